@@ -1,0 +1,2 @@
+# ferryd and ferryctl.
+include $(wildcard agent/*/rules.mk)

@@ -1,0 +1,2 @@
+# ferry-ps, hrl, ferry-push.
+include $(wildcard tools/*/rules.mk)
