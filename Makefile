@@ -19,7 +19,7 @@ CC	?= gcc
 CFLAGS	?= -O2 -g
 CFLAGS	+= -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -pthread
 CPPFLAGS += -Ilib/include -Ikmod/include/uapi -I$(B)/proto
-LDLIBS	+= -pthread
+LDLIBS	+= -luring -lcurl -lssl -lcrypto -lprotobuf-c -pthread
 
 # Filled in by the rules.mk files.
 LIB_SRCS :=

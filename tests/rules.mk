@@ -1,2 +1,2 @@
-# Unit (cmocka), integration and fuzz programs.
-include $(wildcard tests/unit/rules.mk tests/integration/rules.mk tests/fuzz/rules.mk)
+# Unit (cmocka), integration and fuzz programs: one .mk per group.
+include $(wildcard tests/unit/*.mk tests/integration/*.mk tests/fuzz/*.mk)
