@@ -56,8 +56,8 @@ struct spool_conf {
 /* A sealed segment, as the shipper sees it. */
 struct spool_seg {
 	uint64_t id;		/* segment id: order of sealing, never reused */
-	uint64_t seq_first;	/* first and last record sequence number */
-	uint64_t seq_last;
+	uint64_t start_seq;	/* the hrl header's start_seq and the */
+	uint64_t end_seq;	/* trailer's end_seq (one past the last) */
 	uint64_t bytes;		/* length of the segment, from offset 0 */
 	uint64_t sealed_ns;	/* CLOCK_REALTIME when it became durable */
 	uint64_t oldest_ns;	/* time_ns of its oldest record */
@@ -82,7 +82,7 @@ struct spool_stat {
 	uint64_t used;		/* bytes of unacknowledged segments */
 	uint64_t slot_used;	/* sealed * seg_size: what "full" counts */
 	uint64_t oldest_ns;	/* time_ns of the oldest unacked record, 0 */
-	uint64_t seq_last;	/* highest sequence number sealed so far */
+	uint64_t end_seq;	/* highest end_seq sealed so far */
 	uint64_t sealed_total;	/* segments sealed since open */
 	uint64_t acked_total;	/* segments acknowledged since open */
 	uint64_t bytes_sealed;	/* segment bytes sealed since open */
@@ -119,7 +119,7 @@ void spool_unreserve(struct spool *sp, struct spool_slot *slot);
 
 /*
  * Record durably that the reserved slot now holds a complete segment.
- * seg->bytes, seq_first, seq_last, records and oldest_ns are read from
+ * seg->bytes, start_seq, end_seq, records and oldest_ns are read from
  * seg; id and sealed_ns are filled in.  Only after this returns 0 may the
  * ring space of those records be released.
  */
