@@ -1,0 +1,517 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The drain loop.  Ordering, which is the whole point (invariant 1):
+ *
+ *   ring records [tail, end_pos)  --copy-->  segment buffer (hrl writer)
+ *   segment buffer  --O_DIRECT write + fdatasync-->  reserved spool slot
+ *   spool_seal()    (meta entry durable: the spool now owns the records)
+ *   consume(end_pos)  (only now may the kernel reuse the ring space)
+ *
+ * A kill -9 anywhere leaves either the records in the ring (not consumed)
+ * or a sealed segment, or both (crash between seal and consume): after a
+ * restart the drain starts again at the ring's tail and writes those
+ * records a second time, which the hrl sequence numbers make harmless.
+ *
+ * A segment is sealed when it is full, when its oldest record has waited
+ * seal_ms, when the ring is half full, or at shutdown.  While a segment is
+ * open the ring is re-checked every poll_ms; with nothing open the loop
+ * sleeps in POLL_ADD on the ring's fd.  A full spool stops draining: the
+ * ring fills and the kernel degrades (drops, resync flag); the loop waits
+ * for spool_ack() to free a slot.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ferry/uring_probe.h>
+
+#include "drain.h"
+
+#define SEG_ALIGN	4096u
+#define IDLE_WAIT_NS	(1000ull * 1000 * 1000)
+#define FULL_WAIT_MS	200
+
+enum { UD_POLL = 1, UD_WRITE, UD_FSYNC };
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* The record at ring position pos once the producer has published it. */
+static const struct ferry_rec *ring_rec(const struct ring_src *rs,
+					uint64_t pos)
+{
+	uint64_t mask = rs->hdr->data_size - 1;
+	const struct ferry_rec *r = (const void *)(rs->data + (pos & mask));
+
+	if (__atomic_load_n(&r->pos, __ATOMIC_ACQUIRE) != pos)
+		return NULL;
+	return r;
+}
+
+static int rec_check(const struct ring_src *rs, const struct ferry_rec *r,
+		     uint64_t pos, char *why, size_t len)
+{
+	uint64_t size = rs->hdr->data_size;
+	uint64_t room = size - (pos & (size - 1));
+	uint64_t need = sizeof(*r);
+
+	if (r->op == FERRY_OP_WRITE && !(r->flags & FERRY_REC_NODATA))
+		need += r->len;
+	if (r->size < need || r->size % FERRY_REC_ALIGN || r->size > room) {
+		snprintf(why, len,
+			 "ring record at %llu (seq %llu): size %u does not fit op %u len %u",
+			 (unsigned long long)pos, (unsigned long long)r->seq,
+			 r->size, r->op, r->len);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+int drain_init(struct drain *d, struct ring_src *rs, struct spool *sp,
+	       uint64_t seal_ms, uint64_t poll_ms, char *why, size_t len)
+{
+	struct ferry_uring_caps caps;
+	struct spool_stat sst;
+	char lack[100] = "";
+	uint32_t used = 0;
+	int r;
+
+	d->rs = rs;
+	d->sp = sp;
+	d->seal_ns = seal_ms * 1000000ull;
+	d->poll_ns = poll_ms * 1000000ull;
+	pthread_mutex_init(&d->lock, NULL);
+	spool_get_stat(sp, &sst);
+	d->seg_size = sst.size / sst.nr_slots;
+	d->chain_seq = sst.end_seq;
+	if (posix_memalign(&d->buf, SEG_ALIGN, d->seg_size)) {
+		snprintf(why, len, "segment buffer of %llu bytes: out of memory",
+			 (unsigned long long)d->seg_size);
+		return -ENOMEM;
+	}
+	d->st.pos = d->st.consumed = rs->hdr->tail;
+
+	r = ferry_uring_probe(&caps);
+	if (!r)
+		r = ferry_uring_check_required(&caps, lack, sizeof(lack));
+	if (!r)
+		r = ferry_uring_queue_init(&d->uring, 8, 0, &caps, "ferryd",
+					   &used);
+	d->use_uring = !r;
+	d->st.uring = d->use_uring;
+	if (d->use_uring)
+		ferry_uring_describe(&caps, used, d->st.io, sizeof(d->st.io));
+	else
+		snprintf(d->st.io, sizeof(d->st.io),
+			 "io_uring unusable (%.100s): poll(2), pwrite(2), fdatasync(2)",
+			 r == -EOPNOTSUPP ? lack : strerror(-r));
+	return 0;
+}
+
+void drain_fini(struct drain *d)
+{
+	if (d->use_uring)
+		io_uring_queue_exit(&d->uring);
+	free(d->buf);
+	d->buf = NULL;
+	pthread_mutex_destroy(&d->lock);
+}
+
+void drain_get_stat(struct drain *d, struct drain_stat *st)
+{
+	pthread_mutex_lock(&d->lock);
+	*st = d->st;
+	pthread_mutex_unlock(&d->lock);
+}
+
+static bool have_disk(const struct drain *d, uint32_t id)
+{
+	unsigned int i;
+
+	for (i = 0; i < d->nr_disks; i++)
+		if (d->disks[i].id == id)
+			return true;
+	return false;
+}
+
+/* The header's disk list: what is attached now, plus the record's disk. */
+static void refresh_disks(struct drain *d, uint32_t need)
+{
+	int n = d->rs->disks(d->rs, d->disks, HRL_MAX_DISKS);
+
+	d->nr_disks = n > 0 ? n : 0;
+	if (!have_disk(d, need) && d->nr_disks < HRL_MAX_DISKS) {
+		/* detached since: its records still belong in the stream */
+		memset(&d->disks[d->nr_disks], 0, sizeof(d->disks[0]));
+		d->disks[d->nr_disks++].id = need;
+	}
+}
+
+static int seg_open(struct drain *d, const struct ferry_rec *fr,
+		    char *why, size_t len)
+{
+	struct hrl_seg_info info;
+	int r;
+
+	memset(&info, 0, sizeof(info));
+	memcpy(info.machine_id, d->machine_id, sizeof(info.machine_id));
+	for (unsigned int i = 0; i < sizeof(info.segment_id); i++)
+		info.segment_id[i] = random();
+	info.created_ns = fr->time_ns;
+	/* chain on the previous segment unless the ring goes back before it
+	 * (records rewritten after a crash) */
+	info.start_seq = d->chain_seq && d->chain_seq <= fr->seq ?
+			 d->chain_seq : fr->seq;
+	refresh_disks(d, fr->disk_id);
+	info.nr_disks = d->nr_disks;
+	memcpy(info.disks, d->disks, d->nr_disks * sizeof(d->disks[0]));
+	r = hrl_writer_init(&d->w, d->buf, d->seg_size, &info);
+	if (r) {
+		snprintf(why, len, "segment of %llu bytes: cannot start: %s",
+			 (unsigned long long)d->seg_size, strerror(-r));
+		return r;
+	}
+	d->open = true;
+	d->opened_mono = mono_ns();
+	d->oldest_ns = fr->time_ns;
+	return 0;
+}
+
+/* 0 added, -ENOSPC seal first, other -errno fatal. */
+static int seg_add(struct drain *d, const struct ferry_rec *fr,
+		   char *why, size_t len)
+{
+	struct hrl_rec hr;
+	void *payload;
+	int r;
+
+	if (!d->open) {
+		r = seg_open(d, fr, why, len);
+		if (r)
+			return r;
+	} else if (!have_disk(d, fr->disk_id)) {
+		return -ENOSPC;		/* new disk: a new header */
+	}
+	r = hrl_rec_from_ferry(&hr, fr);
+	if (r) {
+		snprintf(why, len, "ring record seq %llu: op %u cannot be logged",
+			 (unsigned long long)fr->seq, fr->op);
+		return -EBADMSG;
+	}
+	r = hrl_writer_reserve(&d->w, &hr, &payload);
+	if (r == -ENOSPC && !hrl_writer_records(&d->w)) {
+		snprintf(why, len,
+			 "ring record seq %llu: %u bytes do not fit in a segment of %llu (raise spool.segment_size)",
+			 (unsigned long long)fr->seq, hr.payload_len,
+			 (unsigned long long)d->seg_size);
+		return -EFBIG;
+	}
+	if (r == -ENOSPC)
+		return r;
+	if (r) {
+		snprintf(why, len, "ring record seq %llu: refused by the segment writer: %s",
+			 (unsigned long long)fr->seq, strerror(-r));
+		return r;
+	}
+	if (hr.payload_len)
+		memcpy(payload, fr + 1, hr.payload_len);
+	return hrl_writer_commit_crc(&d->w, fr->crc);
+}
+
+/*
+ * Copy published records into the open segment.  Returns 1 when it must
+ * be sealed now (full, or a header change), 0 when the ring ran dry,
+ * -errno on a bad record.
+ */
+static int collect(struct drain *d, char *why, size_t len)
+{
+	const struct ferry_rec *fr;
+	uint64_t pos = d->st.pos;
+	int r = 0;
+
+	while ((fr = ring_rec(d->rs, pos))) {
+		r = rec_check(d->rs, fr, pos, why, len);
+		if (r)
+			break;
+		if (fr->op != FERRY_OP_PAD) {
+			r = seg_add(d, fr, why, len);
+			if (r == -ENOSPC) {
+				r = 1;
+				break;
+			}
+			if (r)
+				break;
+		}
+		pos += fr->size;
+		d->end_pos = pos;
+	}
+	pthread_mutex_lock(&d->lock);
+	d->st.pos = pos;
+	d->st.open_oldest_ns = d->open ? d->oldest_ns : 0;
+	pthread_mutex_unlock(&d->lock);
+	return r;
+}
+
+static int wait_cqe(struct drain *d, uint64_t want, int *res)
+{
+	struct io_uring_cqe *cqe;
+	int r;
+
+	for (;;) {
+		r = io_uring_wait_cqe(&d->uring, &cqe);
+		if (r == -EINTR)
+			continue;
+		if (r)
+			return r;
+		if (cqe->user_data == want) {
+			*res = cqe->res;
+			io_uring_cqe_seen(&d->uring, cqe);
+			return 0;
+		}
+		if (cqe->user_data == UD_POLL)
+			d->poll_armed = false;
+		io_uring_cqe_seen(&d->uring, cqe);
+	}
+}
+
+/* O_DIRECT write of buf[0..len) at offset 0 of fd, then fdatasync. */
+static int write_durable(struct drain *d, int fd, size_t len)
+{
+	struct io_uring_sqe *sqe;
+	int r, res_w = 0, res_f = 0;
+
+	if (!d->use_uring) {
+		ssize_t n = pwrite(fd, d->buf, len, 0);
+
+		if (n != (ssize_t)len)
+			return n < 0 ? -errno : -EIO;
+		return fdatasync(fd) ? -errno : 0;
+	}
+	sqe = io_uring_get_sqe(&d->uring);
+	io_uring_prep_write(sqe, fd, d->buf, len, 0);
+	sqe->flags |= IOSQE_IO_LINK;
+	sqe->user_data = UD_WRITE;
+	sqe = io_uring_get_sqe(&d->uring);
+	io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
+	sqe->user_data = UD_FSYNC;
+	r = io_uring_submit(&d->uring);
+	if (r < 0)
+		return r;
+	r = wait_cqe(d, UD_WRITE, &res_w);
+	if (!r)
+		r = wait_cqe(d, UD_FSYNC, &res_f);
+	if (r)
+		return r;
+	if (res_w != (int)len)
+		return res_w < 0 ? res_w : -EIO;
+	return res_f;	/* -ECANCELED if the write broke the link */
+}
+
+static void set_full(struct drain *d, bool full)
+{
+	pthread_mutex_lock(&d->lock);
+	if (full && !d->st.spool_full)
+		d->st.full_waits++;
+	d->st.spool_full = full;
+	pthread_mutex_unlock(&d->lock);
+}
+
+/*
+ * Seal the open segment: finish, write durably, spool_seal(), consume.
+ * 0 done, -ENOSPC spool full (the segment stays finished in the buffer),
+ * other -errno fatal.
+ */
+static int seal(struct drain *d, char *why, size_t len)
+{
+	struct spool_slot slot;
+	struct spool_seg seg;
+	int r;
+
+	if (!d->finished) {
+		r = hrl_writer_finish(&d->w, &d->seg_len, &d->end);
+		if (r) {
+			snprintf(why, len, "segment: cannot finish: %s",
+				 strerror(-r));
+			return r;
+		}
+		d->finished = true;
+	}
+	r = spool_reserve(d->sp, &slot);
+	if (r == -ENOSPC) {
+		set_full(d, true);
+		return r;
+	}
+	if (r)
+		return r;
+	set_full(d, false);
+	r = write_durable(d, slot.fd, d->seg_len);
+	if (r) {
+		spool_unreserve(d->sp, &slot);
+		snprintf(why, len, "spool slot %u: write: %s", slot.slot,
+			 strerror(-r));
+		return r;
+	}
+	memset(&seg, 0, sizeof(seg));
+	seg.bytes = d->seg_len;
+	seg.start_seq = d->w.start_seq;
+	seg.end_seq = d->end.end_seq;
+	seg.records = d->end.records;
+	seg.oldest_ns = d->oldest_ns;
+	r = spool_seal(d->sp, &slot, &seg);
+	if (r) {
+		spool_unreserve(d->sp, &slot);
+		snprintf(why, len, "spool slot %u: seal: %s", slot.slot,
+			 strerror(-r));
+		return r;
+	}
+	r = d->rs->consume(d->rs, d->end_pos);
+	if (r) {
+		snprintf(why, len, "ring: release up to %llu: %s",
+			 (unsigned long long)d->end_pos, strerror(-r));
+		return r;
+	}
+	d->chain_seq = d->end.end_seq;
+	pthread_mutex_lock(&d->lock);
+	d->st.records += d->end.records;
+	d->st.bytes += d->end.payload_bytes;
+	d->st.segments++;
+	d->st.seg_bytes += d->seg_len;
+	d->st.consumed = d->end_pos;
+	d->st.open_oldest_ns = 0;
+	pthread_mutex_unlock(&d->lock);
+	d->open = d->finished = false;
+	return 0;
+}
+
+static bool ring_half_full(const struct drain *d)
+{
+	const struct ferry_ring_hdr *h = d->rs->hdr;
+	uint64_t head = __atomic_load_n(&h->head, __ATOMIC_ACQUIRE);
+	uint64_t tail = __atomic_load_n(&h->tail, __ATOMIC_ACQUIRE);
+
+	return head - tail >= h->data_size / 2;
+}
+
+/* Release ring space taken only by PAD records, with no segment open. */
+static int consume_pads(struct drain *d)
+{
+	int r;
+
+	if (d->open || d->end_pos == d->st.consumed ||
+	    d->end_pos != d->st.pos)
+		return 0;
+	r = d->rs->consume(d->rs, d->end_pos);
+	if (!r) {
+		pthread_mutex_lock(&d->lock);
+		d->st.consumed = d->end_pos;
+		pthread_mutex_unlock(&d->lock);
+	}
+	return r;
+}
+
+/* Sleep until the ring may have news: POLL_ADD (or poll(2)), bounded. */
+static void wait_ring(struct drain *d, uint64_t ns)
+{
+	struct __kernel_timespec ts = { .tv_sec = ns / 1000000000ull,
+					.tv_nsec = ns % 1000000000ull };
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *sqe;
+
+	if (ring_rec(d->rs, d->st.pos))
+		return;
+	if (!d->use_uring) {
+		struct pollfd pfd = { .fd = d->rs->poll_fd, .events = POLLIN };
+
+		poll(&pfd, 1, ns / 1000000);
+		return;
+	}
+	if (!d->poll_armed) {
+		sqe = io_uring_get_sqe(&d->uring);
+		io_uring_prep_poll_add(sqe, d->rs->poll_fd, POLLIN);
+		sqe->user_data = UD_POLL;
+		d->poll_armed = true;
+	}
+	if (!io_uring_submit_and_wait_timeout(&d->uring, &cqe, 1, &ts, NULL)) {
+		if (cqe->user_data == UD_POLL)
+			d->poll_armed = false;
+		io_uring_cqe_seen(&d->uring, cqe);
+	}
+}
+
+static int step(struct drain *d, char *why, size_t len)
+{
+	uint64_t now, wait;
+	int r;
+
+	if (d->finished)
+		return seal(d, why, len);
+	r = collect(d, why, len);
+	if (r < 0)
+		return r;
+	if (r == 1)
+		return seal(d, why, len);
+	if (!d->open) {
+		r = consume_pads(d);
+		if (r)
+			return r;
+		wait_ring(d, IDLE_WAIT_NS);
+		return 0;
+	}
+	now = mono_ns();
+	if (now - d->opened_mono >= d->seal_ns || ring_half_full(d))
+		return seal(d, why, len);
+	wait = d->opened_mono + d->seal_ns - now;
+	if (wait > d->poll_ns)
+		wait = d->poll_ns;
+	{
+		struct timespec ts = { wait / 1000000000ull,
+				       wait % 1000000000ull };
+
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
+static void wait_spool(struct drain *d)
+{
+	struct pollfd pfd = { .fd = spool_event_fd(d->sp), .events = POLLIN };
+	uint64_t v;
+
+	if (poll(&pfd, 1, FULL_WAIT_MS) > 0 &&
+	    read(pfd.fd, &v, sizeof(v)) < 0) {
+		/* raced with another reader: nothing to rearm */
+	}
+}
+
+int drain_run(struct drain *d, char *why, size_t len)
+{
+	int r = 0;
+
+	while (!*d->stop) {
+		r = step(d, why, len);
+		if (r == -ENOSPC) {
+			wait_spool(d);
+			r = 0;
+			continue;
+		}
+		if (r)
+			return r;
+	}
+	/* shutdown: what is open goes to the spool if there is room */
+	if (d->open || d->finished) {
+		r = seal(d, why, len);
+		if (r == -ENOSPC)
+			r = 0;	/* the ring still holds it */
+	}
+	return r;
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The drain: ring -> aligned segment buffer -> spool slot (O_DIRECT write,
+ * fdatasync) -> spool_seal() -> release of the ring space.
+ *
+ * The ring is reached through struct ring_src, so that the same loop runs
+ * on /dev/ferry (ferryd) and on the ring producer compiled in userspace
+ * (tests/integration).
+ */
+#ifndef FERRYD_DRAIN_H
+#define FERRYD_DRAIN_H
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <ferry.h>
+#include <ferry/hrl.h>
+#include <liburing.h>
+
+#include "spool.h"
+
+struct ring_src {
+	const struct ferry_ring_hdr *hdr;
+	const uint8_t *data;		/* hdr_size bytes after hdr */
+	int poll_fd;			/* POLLIN when new records may be there */
+	/* release the ring up to pos (a record boundary).  0 or -errno */
+	int (*consume)(struct ring_src *rs, uint64_t pos);
+	/* attached disks now; returns how many (<= max) or -errno */
+	int (*disks)(struct ring_src *rs, struct hrl_disk *out, unsigned int max);
+	void *ctx;
+};
+
+/* Counters for `ferryctl status`, read under drain.lock. */
+struct drain_stat {
+	uint64_t records;	/* ring records put into sealed segments */
+	uint64_t bytes;		/* their payload bytes */
+	uint64_t segments;
+	uint64_t seg_bytes;	/* segment bytes written */
+	uint64_t pos;		/* ring position read so far */
+	uint64_t consumed;	/* ring position released */
+	uint64_t open_oldest_ns;/* oldest record in the open segment, 0 */
+	uint64_t full_waits;	/* times draining stopped for a full spool */
+	bool spool_full;	/* draining stopped now: spool full */
+	bool uring;		/* io_uring in use (else plain syscalls) */
+	char io[160];		/* what the I/O path uses, for the log */
+};
+
+struct drain {
+	struct ring_src *rs;
+	struct spool *sp;
+	uint64_t seal_ns;	/* longest a record waits in an open segment */
+	uint64_t poll_ns;	/* ring re-check while a segment is open */
+	uint64_t seg_size;
+	uint8_t machine_id[16];
+	volatile sig_atomic_t *stop;
+
+	pthread_mutex_t lock;	/* protects st */
+	struct drain_stat st;
+
+	/* drain thread only */
+	struct io_uring uring;
+	bool use_uring;
+	bool poll_armed;	/* a POLL_ADD on rs->poll_fd is in flight */
+	void *buf;		/* seg_size bytes, 4096-aligned */
+	struct hrl_writer w;
+	bool open;		/* w holds a started segment */
+	bool finished;		/* w finished, waiting for a spool slot */
+	size_t seg_len;		/* bytes of the finished segment */
+	struct hrl_seg_end end;
+	uint64_t end_pos;	/* ring position after the segment's records */
+	uint64_t opened_mono;	/* when the first record went in */
+	uint64_t oldest_ns;
+	uint64_t chain_seq;	/* end_seq of the last sealed segment */
+	struct hrl_disk disks[HRL_MAX_DISKS];
+	unsigned int nr_disks;
+};
+
+/* Set up buffers and io_uring (or its fallback).  0 or -errno, why set. */
+int drain_init(struct drain *d, struct ring_src *rs, struct spool *sp,
+	       uint64_t seal_ms, uint64_t poll_ms, char *why, size_t len);
+
+/*
+ * Drain until *d->stop; then seal what is open (when the spool has room)
+ * and return 0.  A spool write error returns -errno with why set; ring
+ * space of unsealed records is never released.
+ */
+int drain_run(struct drain *d, char *why, size_t len);
+
+void drain_fini(struct drain *d);
+
+void drain_get_stat(struct drain *d, struct drain_stat *st);
+
+#endif /* FERRYD_DRAIN_H */
