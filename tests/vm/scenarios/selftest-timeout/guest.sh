@@ -1,0 +1,2 @@
+# Hang: sleep far past TIMEOUT.
+sleep 3600
