@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The applier: one thread that applies acknowledged segments of every
+ * machine, in stream order, to its replica images, records recovery points
+ * and enforces the retention window.
+ *
+ * Per segment: replay into disks/<disk>/replica.img, fdatasync the images,
+ * append the segment's points (fsync), then save state (applied cursor).
+ * A crash between those steps replays the segment again (idempotent) and
+ * skips points already written (their seq is <= last_point_seq).
+ *
+ * Points: every consistency tag; and a crash-consistent point at the end
+ * of a segment when the last point is point_interval_s old (source time)
+ * and the segment carries no metadata-only or resync data (such a window
+ * is not write-order consistent, so no point is offered inside it).
+ *
+ * Retention: points older than retention_s are dropped; segments that end
+ * at or before the oldest kept point are folded into base.img and deleted.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "replay.h"
+
+struct apply_ctx {
+	struct ps_machine *m;
+	struct ps_point pts[64];
+	int npts;
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (uint64_t)t.tv_sec * 1000000000ull + t.tv_nsec;
+}
+
+static int on_record(struct replay *rp, const struct hrl_rec *rec,
+		     const void *payload)
+{
+	struct apply_ctx *ax = rp->arg;
+	struct ps_state *st = &ax->m->st;
+	struct hrl_tag tag;
+	struct ps_point *p;
+
+	if (rec->kind != HRL_TAG || ax->npts == 64)
+		return 0;
+	if (rec->seq < st->last_point_seq ||
+	    hrl_tag_decode(payload, rec->payload_len, &tag))
+		return 0;
+	p = &ax->pts[ax->npts++];
+	memset(p, 0, sizeof(*p));
+	p->seq = rec->seq;
+	p->time_ns = rec->time_ns;
+	p->kind = PS_POINT_TAG;
+	snprintf(p->tag, sizeof(p->tag), "%s", tag.name);
+	return 0;
+}
+
+static int save_points(struct ps_server *srv, struct apply_ctx *ax,
+		       struct replay *rp, const struct ps_seg *seg)
+{
+	struct ps_machine *m = ax->m;
+	struct ps_state *st = &m->st;
+	int i, ret;
+
+	if (!rp->inconsistent && !(rp->seg_flags & HRL_SEG_RESYNC) &&
+	    seg->end > st->last_point_seq && rp->last_time_ns &&
+	    rp->last_time_ns >= st->last_point_ns +
+	    srv->policy.point_interval_s * 1000000000ull && ax->npts < 64) {
+		struct ps_point *p = &ax->pts[ax->npts++];
+
+		memset(p, 0, sizeof(*p));
+		p->seq = seg->end;
+		p->time_ns = rp->last_time_ns;
+		p->kind = PS_POINT_CRASH;
+	}
+	for (i = 0; i < ax->npts; i++) {
+		ax->pts[i].id = ++st->next_point_id;
+		ret = ps_point_append(m, &ax->pts[i]);
+		if (ret)
+			return ret;
+		st->last_point_seq = ax->pts[i].seq;
+		if (ax->pts[i].time_ns > st->last_point_ns)
+			st->last_point_ns = ax->pts[i].time_ns;
+	}
+	return 0;
+}
+
+static int apply_one(struct ps_server *srv, struct ps_machine *m,
+		     struct replay *rp, const struct ps_seg *seg)
+{
+	struct apply_ctx ax = { .m = m };
+	char err[512];
+	int ret;
+
+	rp->on_record = on_record;
+	rp->arg = &ax;
+	rp->inconsistent = false;
+	rp->last_time_ns = 0;
+	ret = replay_segment(rp, seg, err, sizeof(err));
+	if (!ret)
+		ret = replay_sync(rp);
+	if (ret) {
+		ps_log("machine %s: apply stopped: %s", m->id,
+		       err[0] ? err : strerror(-ret));
+		return ret;
+	}
+	ret = save_points(srv, &ax, rp, seg);
+	pthread_mutex_lock(&m->lock);
+	m->st.applied_pos = rp->a.pos;
+	m->st.have_applied = true;
+	snprintf(m->st.applied_seg, sizeof(m->st.applied_seg), "%s",
+		 seg->name + strlen("segments/"));
+	if (!m->st.have_base) {
+		m->st.base_pos = seg->start;
+		m->st.have_base = true;
+	}
+	pthread_mutex_unlock(&m->lock);
+	return ret ? ret : ps_state_save(m);
+}
+
+/* Is seg after the applied cursor in stream order? */
+static bool after_cursor(const struct ps_state *st, const struct ps_seg *seg)
+{
+	struct ps_seg cur;
+
+	if (!st->applied_seg[0] || !ps_seg_parse(st->applied_seg, &cur))
+		return true;
+	return ps_seg_cmp(seg, &cur) > 0;
+}
+
+static void apply_machine(struct ps_server *srv, struct ps_machine *m)
+{
+	struct replay rp;
+	struct ps_seg *segs;
+	size_t i, n;
+
+	if (ps_seg_list(m, &segs, &n))
+		return;
+	replay_init(&rp, m, "replica.img");
+	rp.a.pos = m->st.applied_pos;
+	rp.a.have_pos = m->st.have_applied;
+	for (i = 0; i < n && !srv->stopping; i++)
+		if (after_cursor(&m->st, &segs[i]) &&
+		    apply_one(srv, m, &rp, &segs[i]))
+			break;
+	replay_close(&rp);
+	free(segs);
+}
+
+/* Fold segments that end at or before the oldest kept point into base. */
+static void retire(struct ps_server *srv, struct ps_machine *m)
+{
+	uint64_t horizon = now_ns() - srv->policy.retention_s * 1000000000ull;
+	struct ps_point *pts;
+	struct ps_seg *segs;
+	struct replay rp;
+	size_t np, ns, i, keep;
+	char err[512];
+
+	if (ps_points_load(m, &pts, &np))
+		return;
+	for (keep = 0; keep < np && pts[keep].time_ns < horizon; keep++)
+		;
+	if (keep == 0 || keep == np || ps_seg_list(m, &segs, &ns)) {
+		free(pts);
+		return;
+	}
+	replay_init(&rp, m, "base.img");
+	rp.a.pos = m->st.base_pos;
+	rp.a.have_pos = m->st.have_base;
+	for (i = 0; i < ns && segs[i].end <= pts[keep].seq &&
+	     after_cursor(&m->st, &segs[i]) == false; i++) {
+		if (replay_segment(&rp, &segs[i], err, sizeof(err)) ||
+		    replay_sync(&rp)) {
+			ps_log("machine %s: retire: %s", m->id, err);
+			break;
+		}
+		m->st.base_pos = rp.a.pos;
+		m->st.have_base = true;
+		if (ps_state_save(m) || unlinkat(m->dirfd, segs[i].name, 0))
+			break;
+	}
+	replay_close(&rp);
+	if (i)
+		ps_points_rewrite(m, pts + keep, np - keep);
+	free(segs);
+	free(pts);
+}
+
+static void *applier_main(void *arg)
+{
+	struct ps_server *srv = arg;
+	struct timespec until;
+
+	pthread_mutex_lock(&srv->apply_lock);
+	while (!srv->stopping) {
+		struct ps_machine *m, *list;
+
+		srv->apply_kick = false;
+		pthread_mutex_unlock(&srv->apply_lock);
+		pthread_mutex_lock(&srv->lock);
+		list = srv->machines;
+		pthread_mutex_unlock(&srv->lock);
+		/* machines are only ever prepended: the snapshot stays valid */
+		for (m = list; m; m = m->next) {
+			apply_machine(srv, m);
+			retire(srv, m);
+		}
+		pthread_mutex_lock(&srv->apply_lock);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 5;
+		while (!srv->apply_kick && !srv->stopping &&
+		       pthread_cond_timedwait(&srv->apply_cond, &srv->apply_lock,
+					      &until) == 0)
+			;
+	}
+	pthread_mutex_unlock(&srv->apply_lock);
+	return NULL;
+}
+
+void ps_applier_kick(struct ps_server *srv)
+{
+	pthread_mutex_lock(&srv->apply_lock);
+	srv->apply_kick = true;
+	pthread_cond_signal(&srv->apply_cond);
+	pthread_mutex_unlock(&srv->apply_lock);
+}
+
+int ps_applier_start(struct ps_server *srv)
+{
+	return -pthread_create(&srv->applier, NULL, applier_main, srv);
+}
+
+void ps_applier_stop(struct ps_server *srv)
+{
+	pthread_mutex_lock(&srv->apply_lock);
+	srv->stopping = true;
+	pthread_cond_signal(&srv->apply_cond);
+	pthread_mutex_unlock(&srv->apply_lock);
+	pthread_join(srv->applier, NULL);
+}

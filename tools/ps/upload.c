@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * PUT /v1/machines/{id}/segments: receive one .hrl segment.
+ *
+ * The body is streamed in 1 MiB chunks to DATA/machines/<id>/tmp/ while
+ * the hrl push reader validates it (header, every record crc, the chain
+ * crc in the trailer).  Only a complete, valid segment whose machine id is
+ * the certificate's and whose range continues the stored chain is kept:
+ * fsync(file), rename into segments/, fsync(segments/), and only then the
+ * 201 acknowledgement.  Idempotent: a segment whose range is already
+ * stored answers 200 with duplicate=true and changes nothing.  A partial
+ * upload (disconnect, server crash) leaves only a temp file, discarded;
+ * the agent sends the segment again.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <openssl/rand.h>
+
+#include "conn.h"
+#include "ps.pb-c.h"
+
+#define CHUNK	(1u << 20)
+
+struct upload {
+	struct ps_conn *c;
+	struct ps_machine *m;
+	struct hrl_reader r;
+	const struct hrl_seg_info *info;
+	uint64_t records;
+	char tmp[64];
+	int fd;
+};
+
+static int reply_ack(struct ps_conn *c, const struct hrl_seg_end *end,
+		     uint64_t start, bool dup, int status)
+{
+	Ferry__Ps__SegmentAck ack = FERRY__PS__SEGMENT_ACK__INIT;
+	uint8_t buf[128];
+	size_t len;
+
+	ack.first_seq = start;
+	ack.last_seq = end->end_seq;
+	ack.duplicate = dup;
+	ack.bytes = end->seg_bytes;
+	ack.records = end->records;
+	len = ferry__ps__segment_ack__pack(&ack, buf);
+	return ps_conn_reply(c, status, "application/x-protobuf", buf, len);
+}
+
+static bool machine_matches(const struct hrl_seg_info *info, const char *id)
+{
+	char hex[33];
+	int i;
+
+	for (i = 0; i < 16; i++)
+		snprintf(hex + 2 * i, 3, "%02x", info->machine_id[i]);
+	return !strcmp(hex, id);
+}
+
+/* Drain the reader; 1 at the trailer, 0 when it needs more, <0 on error. */
+static int parse(struct upload *u)
+{
+	struct hrl_rec rec;
+	const void *payload;
+	char msg[256];
+	int rc;
+
+	for (;;) {
+		rc = hrl_reader_next(&u->r, &rec, &payload);
+		if (rc < 0) {
+			hrl_strerror(hrl_reader_error(&u->r), msg, sizeof(msg));
+			return ps_conn_error(u->c, 422, "machine %s: segment "
+					     "rejected: %s", u->m->id, msg);
+		}
+		if (rc == HRL_NEXT_MORE)
+			return 0;
+		if (!u->info) {
+			u->info = hrl_reader_info(&u->r);
+			if (!machine_matches(u->info, u->m->id))
+				return ps_conn_error(u->c, 403, "machine %s: "
+						     "segment belongs to another "
+						     "machine", u->m->id);
+		}
+		if (rc == HRL_NEXT_END)
+			return 1;
+		u->records++;
+	}
+}
+
+/* Stream the body into u->fd through the reader. */
+static int receive(struct upload *u)
+{
+	uint8_t *buf = malloc(CHUNK);
+	int done = 0;
+
+	if (!buf)
+		return ps_conn_error(u->c, 500, "out of memory");
+	while (!done && u->c->body_left) {
+		ssize_t n = ps_conn_read_body(u->c, buf, CHUNK), w;
+
+		if (n <= 0) {
+			ps_log("%s: machine %s: upload interrupted with %" PRIu64
+			       " bytes to go; discarded", u->c->peer, u->m->id,
+			       u->c->body_left);
+			done = -1;
+			break;
+		}
+		for (w = 0; w < n; ) {
+			ssize_t k = write(u->fd, buf + w, n - w);
+
+			if (k < 0) {
+				done = ps_conn_error(u->c, 507, "machine %s: "
+						     "storing segment: %s",
+						     u->m->id, strerror(errno));
+				goto out;
+			}
+			w += k;
+		}
+		if (hrl_reader_push(&u->r, buf, n)) {
+			done = ps_conn_error(u->c, 500, "out of memory");
+			break;
+		}
+		done = parse(u);
+	}
+	if (!done) {
+		hrl_reader_push_eof(&u->r);
+		done = parse(u);
+		if (!done)
+			done = ps_conn_error(u->c, 422, "machine %s: segment "
+					     "rejected: truncated", u->m->id);
+	}
+	if (done == 1 && (u->c->body_left ||
+			  hrl_reader_consumed(&u->r) != u->c->req.content_length))
+		done = ps_conn_error(u->c, 422, "machine %s: segment rejected: "
+				     "bytes after its trailer", u->m->id);
+out:
+	free(buf);
+	return done == 1 ? 0 : -1;
+}
+
+/* Decide and, for a new segment, make it durable.  Under m->lock. */
+static int commit(struct upload *u, const struct hrl_seg_end *end)
+{
+	struct ps_machine *m = u->m;
+	uint64_t start = u->info->start_seq;
+	char name[128];
+
+	if (m->have_stored && (end->end_seq < m->stored_end ||
+	    (end->end_seq == m->stored_end && start < end->end_seq)))
+		return 1;
+	if (m->have_stored && start != m->stored_end) {
+		ps_conn_error(u->c, 409, "machine %s: segment [%" PRIu64 ",%"
+			      PRIu64 ") does not continue the stored stream, "
+			      "which ends at %" PRIu64, m->id, start,
+			      end->end_seq, m->stored_end);
+		return -1;
+	}
+	ps_seg_name(name, sizeof(name), start, end->end_seq,
+		    u->info->segment_id);
+	if (faccessat(m->dirfd, name, F_OK, 0) == 0)
+		return 1;	/* the same empty segment again */
+	if (fsync(u->fd) || renameat(m->dirfd, u->tmp, m->dirfd, name) ||
+	    ps_fsync_dir(m->dirfd, "segments")) {
+		ps_conn_error(u->c, 507, "machine %s: storing segment: %s",
+			      m->id, strerror(errno));
+		return -1;
+	}
+	m->have_stored = true;
+	m->stored_end = end->end_seq;
+	m->bytes_stored += end->seg_bytes;
+	u->tmp[0] = '\0';
+	return 0;
+}
+
+static int begin(struct upload *u)
+{
+	struct ps_conn *c = u->c;
+	unsigned char rnd[8];
+
+	if (!c->req.has_length)
+		return ps_conn_error(c, 411, "segment upload needs "
+				     "Content-Length");
+	if (c->req.content_length > PS_MAX_SEGMENT)
+		return ps_conn_error(c, 413, "segment of %" PRIu64 " bytes is "
+				     "larger than %llu", c->req.content_length,
+				     PS_MAX_SEGMENT);
+	pthread_mutex_lock(&u->m->lock);
+	if (u->m->uploading) {
+		pthread_mutex_unlock(&u->m->lock);
+		return ps_conn_error(c, 409, "machine %s: another upload is in "
+				     "progress", u->m->id);
+	}
+	u->m->uploading = true;
+	pthread_mutex_unlock(&u->m->lock);
+	RAND_bytes(rnd, sizeof(rnd));
+	snprintf(u->tmp, sizeof(u->tmp), "tmp/up-%016" PRIx64 ".hrl",
+		 *(uint64_t *)rnd);
+	u->fd = openat(u->m->dirfd, u->tmp, O_WRONLY | O_CREAT | O_EXCL |
+		       O_CLOEXEC, 0600);
+	if (u->fd < 0) {
+		ps_conn_error(c, 507, "machine %s: %s: %s", u->m->id, u->tmp,
+			      strerror(errno));
+		u->tmp[0] = '\0';
+		return -1;
+	}
+	hrl_reader_init_push(&u->r);
+	return 0;
+}
+
+int ps_handle_upload(struct ps_conn *c, struct ps_machine *m)
+{
+	struct upload u = { .c = c, .m = m, .fd = -1 };
+	struct hrl_seg_end end;
+	int rc;
+
+	if (begin(&u))
+		return -1;
+	rc = receive(&u);
+	if (!rc) {
+		end = *hrl_reader_end(&u.r);
+		pthread_mutex_lock(&m->lock);
+		rc = commit(&u, &end);
+		pthread_mutex_unlock(&m->lock);
+		if (rc >= 0)
+			reply_ack(c, &end, u.info->start_seq, rc == 1,
+				  rc == 1 ? 200 : 201);
+		if (rc == 0)
+			ps_applier_kick(c->srv);
+	}
+	if (u.fd >= 0)
+		close(u.fd);
+	if (u.tmp[0])
+		unlinkat(m->dirfd, u.tmp, 0);
+	hrl_reader_free(&u.r);
+	pthread_mutex_lock(&m->lock);
+	m->uploading = false;
+	pthread_mutex_unlock(&m->lock);
+	return rc < 0 ? -1 : 0;
+}
+
+int ps_handle_state(struct ps_conn *c, struct ps_machine *m)
+{
+	Ferry__Ps__MachineState st = FERRY__PS__MACHINE_STATE__INIT;
+	uint8_t buf[256];
+	size_t len;
+
+	pthread_mutex_lock(&m->lock);
+	st.machine_id = m->id;
+	st.stored_seq = m->stored_end;
+	st.applied_seq = m->st.applied_pos;
+	pthread_mutex_unlock(&m->lock);
+	len = ferry__ps__machine_state__pack(&st, buf);
+	return ps_conn_reply(c, 200, "application/x-protobuf", buf, len);
+}
