@@ -173,8 +173,10 @@ struct hrl_writer {
 	uint64_t records;
 	uint64_t first_seq;
 	uint64_t next_seq;	/* end_seq so far */
+	uint64_t last_seq;	/* seq of the last record */
 	uint64_t payload_bytes;
 	uint64_t start_seq;
+	struct hrl_rec resv_rec;	/* the reserved record */
 	uint32_t seg_flags;
 	uint32_t nr_disks;
 	uint32_t disk_ids[HRL_MAX_DISKS];
@@ -258,8 +260,10 @@ struct hrl_reader {
 	uint8_t *own;		/* reader's buffer (fd and push modes) */
 	size_t own_cap;
 	int fd;			/* fd mode, else -1 */
+	const uint8_t *ext;	/* push mode: rest of the caller's chunk */
+	size_t ext_len;
 	bool eof;		/* no more input will come */
-	bool pushed_ext;	/* win is the caller's pushed chunk */
+	bool have_info;		/* header decoded */
 	int state;
 	uint64_t off;		/* segment offset of win[woff] */
 	uint64_t records;
