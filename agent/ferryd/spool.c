@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -189,7 +190,7 @@ static int create_meta(struct spool *sp, const char *path)
 			       .seg_size = sp->seg_size };
 	uint64_t size = SPOOL_HDR_SIZE +
 			(uint64_t)sp->nr_slots * sizeof(struct spool_entry);
-	char tmp[256];
+	char tmp[300];
 	int fd, r;
 
 	snprintf(tmp, sizeof(tmp), "%s.new", path);
@@ -341,6 +342,11 @@ static int open_files(struct spool *sp, char *err, size_t errlen)
 		snprintf(err, errlen, "spool %s: meta: %s", sp->dir,
 			 strerror(-sp->meta_fd < 0 ? errno : -sp->meta_fd));
 		return -EIO;
+	}
+	if (flock(sp->meta_fd, LOCK_EX | LOCK_NB)) {
+		snprintf(err, errlen, "spool %s: in use by another process",
+			 sp->dir);
+		return -EBUSY;
 	}
 	r = check_meta(sp, sp->meta_fd, err, errlen);
 	if (r)

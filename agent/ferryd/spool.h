@@ -29,6 +29,12 @@
  *
  * Locking: one mutex in struct spool protects all slot state, so the
  * drain thread and the shipper thread may call any function here.
+ *
+ * The shipper (ship.c, ship.h) is started by ferryd when ship = server:
+ *   int ship_start(struct spool *sp, const struct ferryd_conf *conf);
+ *   void ship_stop(void);    (after ferryd's stop flag is set)
+ * It loops on spool_next_unacked() / upload / spool_ack(), sleeps on
+ * spool_event_fd(), and reports with spool_set_ship_state().
  */
 #ifndef FERRYD_SPOOL_H
 #define FERRYD_SPOOL_H

@@ -1,0 +1,443 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The control socket: RUN_DIR/ferryd.sock (mode 0600, root only), one
+ * request per connection, for ferryctl.
+ *
+ *   request:  one line: "status" | "status json" | "attach SPEC" |
+ *             "detach SPEC"
+ *   reply:    first line: the exit status ferryctl should return (see
+ *             docs/agent.md), then the text to print (stdout for 0 and 4,
+ *             stderr otherwise); then the connection closes.
+ *
+ * Rates are sampled once a second by this thread.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ferryd.h"
+
+#define CTL_EXIT_OK		0
+#define CTL_EXIT_ERROR		1
+#define CTL_EXIT_USAGE		2
+#define CTL_EXIT_ATTENTION	4
+
+struct rate {
+	uint64_t last, t_ns;
+	double per_s;
+};
+
+static pthread_t ctl_thread;
+static struct rate rate_bytes, rate_recs;
+static struct rate rate_disk[64];	/* indexed like dv.disks */
+
+static uint64_t real_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static void rate_update(struct rate *r, uint64_t v, uint64_t now)
+{
+	double dt = (now - r->t_ns) / 1e9;
+
+	if (r->t_ns && dt > 0 && v >= r->last)
+		r->per_s = 0.5 * r->per_s + 0.5 * ((v - r->last) / dt);
+	r->last = v;
+	r->t_ns = now;
+}
+
+static void sample(struct ferryd *fd)
+{
+	struct drain_stat ds;
+	struct ferry_stats ks;
+	uint64_t now = real_ns();
+	unsigned int i;
+
+	drain_get_stat(&fd->dr, &ds);
+	rate_update(&rate_bytes, ds.bytes, now);
+	rate_update(&rate_recs, ds.records, now);
+	pthread_mutex_lock(&fd->dv.lock);
+	for (i = 0; i < fd->dv.nr_disks; i++)
+		if (!dev_stats(&fd->dv, fd->dv.disks[i].kid, &ks))
+			rate_update(&rate_disk[i], ks.bytes, now);
+	pthread_mutex_unlock(&fd->dv.lock);
+}
+
+static void human_bytes(double b, char *buf, size_t len)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	int i = 0;
+
+	while (b >= 1024 && i < 4) {
+		b /= 1024;
+		i++;
+	}
+	snprintf(buf, len, i ? "%.1f %s" : "%.0f %s", b, unit[i]);
+}
+
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"' || *s == '\\')
+			fprintf(f, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			fprintf(f, "\\u%04x", *s);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+static const char *mode_name(uint32_t mode)
+{
+	switch (mode) {
+	case FERRY_MODE_DATA:		return "data";
+	case FERRY_MODE_METADATA:	return "metadata";
+	case FERRY_MODE_BITMAP:		return "bitmap";
+	}
+	return "?";
+}
+
+static const char *state_name(uint32_t state)
+{
+	if (state & FERRY_DISK_GONE)
+		return "gone";
+	if (state & FERRY_DISK_RESYNC)
+		return "resync-needed";
+	if (state & FERRY_DISK_ATTACHED)
+		return "protected";
+	return "detached";
+}
+
+/* Oldest change not yet acknowledged: spool, open segment, or ring. */
+static uint64_t oldest_change_ns(struct ferryd *fd, const struct spool_stat *ss,
+				 const struct drain_stat *ds)
+{
+	uint64_t t = ss->oldest_ns;
+
+	if (ds->open_oldest_ns && (!t || ds->open_oldest_ns < t))
+		t = ds->open_oldest_ns;
+	if (!t && fd->dv.rs.hdr) {
+		const struct ferry_ring_hdr *h = fd->dv.rs.hdr;
+		uint64_t head = __atomic_load_n(&h->head, __ATOMIC_ACQUIRE);
+
+		if (head != ds->pos) {
+			const struct ferry_rec *r = (const void *)
+				(fd->dv.rs.data + (ds->pos & (h->data_size - 1)));
+
+			if (__atomic_load_n(&r->pos, __ATOMIC_ACQUIRE) ==
+			    ds->pos)
+				t = r->time_ns;
+		}
+	}
+	return t;
+}
+
+/* "spool full: ... ; why" or "" */
+static void full_reason(const struct spool_stat *ss,
+			const struct drain_stat *ds, char *buf, size_t len)
+{
+	char used[32], size[32], since[64] = "";
+	time_t t;
+
+	if (!ds->spool_full) {
+		*buf = 0;
+		return;
+	}
+	human_bytes(ss->slot_used, used, sizeof(used));
+	human_bytes(ss->size, size, sizeof(size));
+	t = ss->ship_since_ns / 1000000000ull;
+	strftime(since, sizeof(since), "%Y-%m-%d %H:%M:%S UTC", gmtime(&t));
+	if (ss->ack_mode == SPOOL_ACK_NONE)
+		snprintf(buf, len,
+			 "spool full: %s of %s unacknowledged; nothing ships it (ship = none)",
+			 used, size);
+	else if (!ss->ship_ok)
+		snprintf(buf, len,
+			 "spool full: %s of %s unacknowledged; server unreachable since %s%s%s",
+			 used, size, since, ss->ship_msg[0] ? ": " : "",
+			 ss->ship_msg);
+	else
+		snprintf(buf, len,
+			 "spool full: %s of %s unacknowledged; server slower than the changes",
+			 used, size);
+}
+
+static int status_human(struct ferryd *fd, FILE *f)
+{
+	struct spool_stat ss;
+	struct drain_stat ds;
+	struct ferry_stats ks;
+	char a[32], b[32], why[256];
+	uint64_t now = real_ns(), oldest;
+	int attention = 0;
+	unsigned int i;
+
+	spool_get_stat(fd->sp, &ss);
+	drain_get_stat(&fd->dr, &ds);
+	full_reason(&ss, &ds, why, sizeof(why));
+	oldest = oldest_change_ns(fd, &ss, &ds);
+	fprintf(f, "ferryd: running, pid %d, up %llus; ship = %s\n", getpid(),
+		(unsigned long long)((now - fd->started_ns) / 1000000000ull),
+		spool_ack_mode_name(ss.ack_mode));
+	fprintf(f, "io: %s\n", ds.io);
+	human_bytes(ss.used, a, sizeof(a));
+	human_bytes(ss.size, b, sizeof(b));
+	fprintf(f, "spool %s: %s of %s unacknowledged (%u of %u slots)\n",
+		fd->conf.spool_dir, a, b, ss.sealed, ss.nr_slots);
+	if (why[0]) {
+		fprintf(f, "%s\n", why);
+		attention = 1;
+	}
+	if (oldest)
+		fprintf(f, "oldest unshipped change: %.1f s ago\n",
+			now > oldest ? (now - oldest) / 1e9 : 0.0);
+	else
+		fprintf(f, "oldest unshipped change: none\n");
+	human_bytes(rate_bytes.per_s, a, sizeof(a));
+	human_bytes(ds.bytes, b, sizeof(b));
+	fprintf(f, "drained: %llu records, %s in %llu segments; now %s/s, %.0f records/s\n",
+		(unsigned long long)ds.records, b,
+		(unsigned long long)ds.segments, a, rate_recs.per_s);
+	fprintf(f, "\n%-32s %-4s %-13s %-8s %-14s %-10s %s\n", "DISK", "ID",
+		"STATE", "MODE", "RING", "DROPS", "WRITES");
+	pthread_mutex_lock(&fd->dv.lock);
+	for (i = 0; i < fd->dv.nr_disks; i++) {
+		struct dev_disk *dd = &fd->dv.disks[i];
+		char fill[64];
+
+		if (dev_stats(&fd->dv, dd->kid, &ks)) {
+			fprintf(f, "%-32s %-4u %s\n", dd->spec, dd->kid,
+				"(no statistics: detached?)");
+			attention = 1;
+			continue;
+		}
+		if ((ks.state & (FERRY_DISK_RESYNC | FERRY_DISK_GONE)) ||
+		    ks.mode != FERRY_MODE_DATA)
+			attention = 1;
+		human_bytes(ks.ring_size, b, sizeof(b));
+		snprintf(fill, sizeof(fill), "%.0f%% of %.20s", ks.ring_size ?
+			 100.0 * ks.ring_used / ks.ring_size : 0.0, b);
+		human_bytes(rate_disk[i].per_s, a, sizeof(a));
+		fprintf(f, "%-32s %-4u %-13s %-8s %-14s %-10llu %s/s\n",
+			dd->spec, dd->kid, state_name(ks.state),
+			mode_name(ks.mode), fill,
+			(unsigned long long)ks.drops, a);
+		fprintf(f, "  /dev/%s %s, %u spool extents excluded\n",
+			dd->id.name, dd->id.ident, dd->nr_excluded);
+	}
+	pthread_mutex_unlock(&fd->dv.lock);
+	return attention ? CTL_EXIT_ATTENTION : CTL_EXIT_OK;
+}
+
+static int status_json(struct ferryd *fd, FILE *f)
+{
+	struct spool_stat ss;
+	struct drain_stat ds;
+	struct ferry_stats ks;
+	char why[256];
+	uint64_t now = real_ns(), oldest;
+	int attention = 0;
+	unsigned int i;
+
+	spool_get_stat(fd->sp, &ss);
+	drain_get_stat(&fd->dr, &ds);
+	full_reason(&ss, &ds, why, sizeof(why));
+	oldest = oldest_change_ns(fd, &ss, &ds);
+	attention = ds.spool_full;
+	fprintf(f, "{\"pid\":%d,\"uptime_s\":%llu,\"ship\":\"%s\",\"io\":",
+		getpid(),
+		(unsigned long long)((now - fd->started_ns) / 1000000000ull),
+		spool_ack_mode_name(ss.ack_mode));
+	json_str(f, ds.io);
+	fprintf(f, ",\"spool\":{\"dir\":");
+	json_str(f, fd->conf.spool_dir);
+	fprintf(f, ",\"size\":%llu,\"used\":%llu,\"slots\":%u,\"sealed\":%u,\"full\":%s,\"full_reason\":",
+		(unsigned long long)ss.size, (unsigned long long)ss.used,
+		ss.nr_slots, ss.sealed, ds.spool_full ? "true" : "false");
+	json_str(f, why);
+	fprintf(f, ",\"ship_ok\":%s,\"ship_since_ns\":%llu,\"ship_msg\":",
+		ss.ship_ok ? "true" : "false",
+		(unsigned long long)ss.ship_since_ns);
+	json_str(f, ss.ship_msg);
+	fprintf(f, ",\"end_seq\":%llu},", (unsigned long long)ss.end_seq);
+	fprintf(f, "\"oldest_unshipped_age_s\":%.3f,",
+		oldest && now > oldest ? (now - oldest) / 1e9 : 0.0);
+	fprintf(f, "\"drain\":{\"records\":%llu,\"bytes\":%llu,\"segments\":%llu,\"segment_bytes\":%llu,\"bytes_per_s\":%.0f,\"records_per_s\":%.0f,\"ring_pos\":%llu,\"ring_consumed\":%llu,\"full_waits\":%llu},",
+		(unsigned long long)ds.records, (unsigned long long)ds.bytes,
+		(unsigned long long)ds.segments,
+		(unsigned long long)ds.seg_bytes, rate_bytes.per_s,
+		rate_recs.per_s, (unsigned long long)ds.pos,
+		(unsigned long long)ds.consumed,
+		(unsigned long long)ds.full_waits);
+	fprintf(f, "\"disks\":[");
+	pthread_mutex_lock(&fd->dv.lock);
+	for (i = 0; i < fd->dv.nr_disks; i++) {
+		struct dev_disk *dd = &fd->dv.disks[i];
+
+		if (dev_stats(&fd->dv, dd->kid, &ks))
+			memset(&ks, 0, sizeof(ks));
+		if ((ks.state & (FERRY_DISK_RESYNC | FERRY_DISK_GONE)) ||
+		    !(ks.state & FERRY_DISK_ATTACHED) ||
+		    ks.mode != FERRY_MODE_DATA)
+			attention = 1;
+		fprintf(f, "%s{\"disk\":", i ? "," : "");
+		json_str(f, dd->spec);
+		fprintf(f, ",\"device\":\"/dev/%s\",\"ident\":", dd->id.name);
+		json_str(f, dd->id.ident);
+		fprintf(f, ",\"id\":%u,\"state\":\"%s\",\"mode\":\"%s\",\"ring_used\":%llu,\"ring_size\":%llu,\"records\":%llu,\"bytes\":%llu,\"drops\":%llu,\"drop_bytes\":%llu,\"errors\":%llu,\"mode_changes\":%llu,\"write_bytes_per_s\":%.0f,\"spool_extents_excluded\":%u}",
+			dd->kid, state_name(ks.state), mode_name(ks.mode),
+			(unsigned long long)ks.ring_used,
+			(unsigned long long)ks.ring_size,
+			(unsigned long long)ks.records,
+			(unsigned long long)ks.bytes,
+			(unsigned long long)ks.drops,
+			(unsigned long long)ks.drop_bytes,
+			(unsigned long long)ks.errors,
+			(unsigned long long)ks.mode_changes, rate_disk[i].per_s,
+			dd->nr_excluded);
+	}
+	pthread_mutex_unlock(&fd->dv.lock);
+	fprintf(f, "]}\n");
+	return attention ? CTL_EXIT_ATTENTION : CTL_EXIT_OK;
+}
+
+static int handle(struct ferryd *fd, char *req, FILE *f)
+{
+	char why[512];
+	int r;
+
+	if (!strcmp(req, "status"))
+		return status_human(fd, f);
+	if (!strcmp(req, "status json"))
+		return status_json(fd, f);
+	if (!strncmp(req, "attach ", 7) || !strncmp(req, "detach ", 7)) {
+		bool attach = req[0] == 'a';
+
+		r = attach ? dev_attach(&fd->dv, req + 7, why, sizeof(why)) :
+			     dev_detach(&fd->dv, req + 7, why, sizeof(why));
+		if (r) {
+			fprintf(f, "ferryd: %s\n", why);
+			return CTL_EXIT_ERROR;
+		}
+		fprintf(f, "%s %s\n", attach ? "attached" : "detached", req + 7);
+		return CTL_EXIT_OK;
+	}
+	fprintf(f, "ferryd: unknown request '%.60s'\n", req);
+	return CTL_EXIT_USAGE;
+}
+
+static void serve(struct ferryd *fd, int c)
+{
+	struct timeval tv = { .tv_sec = 2 };
+	char req[512], *body = NULL, *nl;
+	size_t blen = 0;
+	ssize_t n;
+	FILE *f;
+	int code;
+
+	setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	n = recv(c, req, sizeof(req) - 1, 0);
+	if (n <= 0)
+		return;
+	req[n] = 0;
+	nl = strchr(req, '\n');
+	if (nl)
+		*nl = 0;
+	f = open_memstream(&body, &blen);
+	if (!f)
+		return;
+	code = handle(fd, req, f);
+	fclose(f);
+	dprintf(c, "%d\n", code);
+	if (send(c, body, blen, MSG_NOSIGNAL) < 0) {
+		/* ferryctl went away: nothing to tell it */
+	}
+	free(body);
+}
+
+static void *ctl_main(void *arg)
+{
+	struct ferryd *fd = arg;
+	struct pollfd pfd = { .fd = fd->ctl_fd, .events = POLLIN };
+	uint64_t last = 0;
+
+	while (!fd->stop) {
+		uint64_t now = real_ns();
+		int c;
+
+		if (now - last >= 1000000000ull) {
+			sample(fd);
+			last = now;
+		}
+		if (poll(&pfd, 1, 250) <= 0)
+			continue;
+		c = accept4(fd->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0)
+			continue;
+		serve(fd, c);
+		close(c);
+	}
+	return NULL;
+}
+
+int ctl_start(struct ferryd *fd, char *why, size_t len)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int r;
+
+	if (mkdir(fd->conf.run_dir, 0700) && errno != EEXIST) {
+		snprintf(why, len, "%s: %s", fd->conf.run_dir, strerror(errno));
+		return -errno;
+	}
+	snprintf(fd->ctl_path, sizeof(fd->ctl_path), "%s/ferryd.sock",
+		 fd->conf.run_dir);
+	if (strlen(fd->ctl_path) >= sizeof(sa.sun_path)) {
+		snprintf(why, len, "%s: path too long for a socket",
+			 fd->ctl_path);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sa.sun_path, fd->ctl_path);
+	fd->ctl_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd->ctl_fd < 0)
+		return -errno;
+	unlink(fd->ctl_path);
+	if (bind(fd->ctl_fd, (struct sockaddr *)&sa, sizeof(sa)) ||
+	    chmod(fd->ctl_path, 0600) || listen(fd->ctl_fd, 8)) {
+		r = -errno;
+		snprintf(why, len, "%s: %s", fd->ctl_path, strerror(errno));
+		close(fd->ctl_fd);
+		fd->ctl_fd = -1;
+		return r;
+	}
+	r = pthread_create(&ctl_thread, NULL, ctl_main, fd);
+	if (r) {
+		close(fd->ctl_fd);
+		fd->ctl_fd = -1;
+		return -r;
+	}
+	return 0;
+}
+
+void ctl_stop(struct ferryd *fd)
+{
+	if (fd->ctl_fd < 0)
+		return;
+	pthread_join(ctl_thread, NULL);
+	close(fd->ctl_fd);
+	unlink(fd->ctl_path);
+	fd->ctl_fd = -1;
+}

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ferryd's view of /dev/ferry: the mapped ring as a struct ring_src, the
+ * disks it attached, and the spool's exclusion from capture.
+ */
+#ifndef FERRYD_DEV_H
+#define FERRYD_DEV_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "disk.h"
+#include "drain.h"
+
+struct dev_disk {
+	struct disk_id id;
+	char spec[200];		/* as configured or asked by ferryctl */
+	uint32_t kid;		/* ring disk_id */
+	uint64_t size_bytes;
+	uint32_t lbs;
+	unsigned int nr_excluded;	/* spool extents excluded on it */
+};
+
+struct dev {
+	int fd;
+	void *map;
+	size_t map_len;
+	const char *sysfs;
+	struct ring_src rs;
+	pthread_mutex_t lock;	/* protects disks[] and nr_disks */
+	struct dev_disk disks[64];
+	unsigned int nr_disks;
+	struct spool *sp;	/* for exclusion of new disks */
+};
+
+/*
+ * Open path, create the ring (ring_bytes, 0: module default) unless one
+ * exists, map it.  0 or -errno with why.
+ */
+int dev_open(struct dev *dv, const char *path, uint64_t ring_bytes,
+	     char *why, size_t len);
+void dev_close(struct dev *dv);
+
+/*
+ * Attach the disk spec names (already attached: adopt it) and exclude the
+ * spool's extents on it.  0 or -errno with why naming spec and reason.
+ */
+int dev_attach(struct dev *dv, const char *spec, char *why, size_t len);
+int dev_detach(struct dev *dv, const char *spec, char *why, size_t len);
+
+/* Kernel statistics of ring disk kid (FERRY_DISK_ALL: global). */
+int dev_stats(struct dev *dv, uint32_t kid, struct ferry_stats *st);
+
+/*
+ * FIEMAP the spool files on the disk with device number whole and hand
+ * the extents to the kernel.  Returns the number of extents excluded
+ * (0 when the spool is not on that disk) or -errno with why.
+ */
+int dev_exclude_spool(struct dev *dv, struct dev_disk *dd, char *why,
+		      size_t len);
+
+#endif /* FERRYD_DEV_H */

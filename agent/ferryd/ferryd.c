@@ -1,0 +1,264 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ferryd: the mobility agent daemon.  Setup (config, spool, ring, disks,
+ * exclusion), the drain loop, teardown.  docs/agent.md describes it.
+ *
+ *   ferryd [-c FILE]                 run (foreground; systemd Type=notify)
+ *   ferryd -c FILE --check-config    parse the config and exit
+ *   ferryd -c FILE export-spool DIR  copy unacknowledged segments to DIR as
+ *                                    seg-ID.hrl (ferryd must be stopped)
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ferryd.h"
+
+#if __has_include("ship.h")
+#include "ship.h"
+#define HAVE_SHIP 1
+#endif
+
+#define ERRLEN	512
+
+static struct ferryd *the_daemon;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (the_daemon)
+		the_daemon->stop = 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: ferryd [-c FILE] [--check-config]\n"
+		"       ferryd [-c FILE] export-spool DIR\n"
+		"  -c FILE  configuration (default %s)\n", FERRYD_CONF_PATH);
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* /etc/machine-id, else STATE_DIR/machine-id (made once, random). */
+static void machine_id(const struct ferryd_conf *c, uint8_t id[16])
+{
+	char path[FERRYD_PATH_MAX + 16], hex[40] = "";
+	unsigned int i;
+	FILE *f;
+
+	f = fopen("/etc/machine-id", "re");
+	if (!f) {
+		snprintf(path, sizeof(path), "%s/machine-id", c->state_dir);
+		f = fopen(path, "re");
+	}
+	if (f) {
+		if (!fgets(hex, sizeof(hex), f))
+			hex[0] = 0;
+		fclose(f);
+	}
+	for (i = 0; i < 16; i++) {
+		int hi = hexval(hex[2 * i]), lo = hi < 0 ? -1 : hexval(hex[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			break;
+		id[i] = hi << 4 | lo;
+	}
+	if (i == 16)
+		return;
+	for (i = 0; i < 16; i++)
+		id[i] = random();
+	mkdir(c->state_dir, 0700);
+	f = fopen(path, "we");
+	if (f) {
+		for (i = 0; i < 16; i++)
+			fprintf(f, "%02x", id[i]);
+		fprintf(f, "\n");
+		fclose(f);
+	}
+}
+
+static int open_spool(struct ferryd *fd, char *why)
+{
+	struct spool_conf sc = {
+		.dir = fd->conf.spool_dir,
+		.size = fd->conf.spool_size,
+		.seg_size = fd->conf.seg_size,
+		.ack_mode = fd->conf.ship,
+	};
+
+	return spool_open(&sc, &fd->sp, why, ERRLEN);
+}
+
+static int export_spool(struct ferryd *fd, const char *dir)
+{
+	char why[ERRLEN], path[512];
+	struct spool_seg seg;
+	uint64_t after = 0, n = 0;
+	int r, out;
+
+	r = open_spool(fd, why);
+	if (r) {
+		fprintf(stderr, "ferryd: %s\n", why);
+		return 1;
+	}
+	mkdir(dir, 0700);
+	while (!spool_next_unacked(fd->sp, after, &seg)) {
+		char *buf = malloc(seg.bytes);
+
+		snprintf(path, sizeof(path), "%s/seg-%016llu.hrl", dir,
+			 (unsigned long long)seg.id);
+		out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (!buf || out < 0 ||
+		    pread(seg.fd, buf, seg.bytes, 0) != (ssize_t)seg.bytes ||
+		    write(out, buf, seg.bytes) != (ssize_t)seg.bytes ||
+		    fsync(out)) {
+			fprintf(stderr, "ferryd: export %s -> %s: %s\n",
+				seg.path, path, strerror(errno ? errno : EIO));
+			free(buf);
+			spool_close(fd->sp);
+			return 1;
+		}
+		close(out);
+		free(buf);
+		after = seg.id;
+		n++;
+	}
+	printf("exported %llu segments to %s\n", (unsigned long long)n, dir);
+	spool_close(fd->sp);
+	return 0;
+}
+
+static int setup(struct ferryd *fd, char *why)
+{
+	unsigned int i;
+	int r;
+
+	r = open_spool(fd, why);
+	if (r)
+		return r;
+	r = dev_open(&fd->dv, fd->conf.device, fd->conf.ring_size, why,
+		     ERRLEN);
+	if (r)
+		return r;
+	fd->dv.sp = fd->sp;
+	for (i = 0; i < fd->conf.nr_disks; i++) {
+		r = dev_attach(&fd->dv, fd->conf.disks[i], why, ERRLEN);
+		if (r)
+			return r;
+		fprintf(stderr, "ferryd: protecting %s (/dev/%s, %s), %u spool extents excluded\n",
+			fd->conf.disks[i], fd->dv.disks[i].id.name,
+			fd->dv.disks[i].id.ident, fd->dv.disks[i].nr_excluded);
+	}
+	machine_id(&fd->conf, fd->dr.machine_id);
+	fd->dr.stop = &fd->stop;
+	r = drain_init(&fd->dr, &fd->dv.rs, fd->sp, fd->conf.seal_ms,
+		       fd->conf.poll_ms, why, ERRLEN);
+	if (r)
+		return r;
+	fprintf(stderr, "ferryd: %s\n", fd->dr.st.io);
+	return ctl_start(fd, why, ERRLEN);
+}
+
+static void teardown(struct ferryd *fd)
+{
+	ctl_stop(fd);
+	if (fd->dr.buf)
+		drain_fini(&fd->dr);
+	if (fd->dv.fd > 0)
+		dev_close(&fd->dv);
+	spool_close(fd->sp);
+}
+
+static int run(struct ferryd *fd)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	char why[ERRLEN] = "";
+	int r;
+
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	fd->dv.fd = -1;
+	fd->ctl_fd = -1;
+	r = setup(fd, why);
+	if (r) {
+		fprintf(stderr, "ferryd: %s\n", why[0] ? why : strerror(-r));
+		teardown(fd);
+		return 1;
+	}
+#ifdef HAVE_SHIP
+	if (fd->conf.ship == SPOOL_ACK_SERVER && ship_start(fd->sp, &fd->conf))
+		fprintf(stderr, "ferryd: shipping did not start\n");
+#else
+	if (fd->conf.ship == SPOOL_ACK_SERVER)
+		spool_set_ship_state(fd->sp, false,
+				     "this ferryd was built without shipping");
+#endif
+	notify_systemd("READY=1\nSTATUS=draining");
+	r = drain_run(&fd->dr, why, sizeof(why));
+	notify_systemd("STOPPING=1");
+	if (r)
+		fprintf(stderr, "ferryd: %s\n", why);
+	fd->stop = 1;
+#ifdef HAVE_SHIP
+	ship_stop();
+#endif
+	teardown(fd);
+	return r ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL }
+	};
+	static struct ferryd fd;
+	char why[ERRLEN];
+	bool check = false, given = false;
+	int c;
+
+	fd.conf_path = FERRYD_CONF_PATH;
+	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'c': fd.conf_path = optarg; given = true; break;
+		case 'C': check = true; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (ferryd_conf_load(&fd.conf, fd.conf_path, !given, why, sizeof(why))) {
+		fprintf(stderr, "ferryd: %s\n", why);
+		return 1;
+	}
+	if (check)
+		return 0;
+	srandom(time(NULL) ^ getpid());
+	fd.started_ns = (uint64_t)time(NULL) * 1000000000ull;
+	if (optind < argc && !strcmp(argv[optind], "export-spool") &&
+	    optind + 2 == argc)
+		return export_spool(&fd, argv[optind + 1]);
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	the_daemon = &fd;
+	return run(&fd);
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * ship: the thread that uploads sealed spool segments to ferry-ps, oldest
+ * first, one at a time on one kept-alive mutual-TLS connection, and
+ * acknowledges each to the spool (spool_ack) only after the server said it
+ * is durable.  Failures are retried with exponential backoff (100 ms to
+ * 30 s) and reported through spool_set_ship_state() for ferryctl status.
+ *
+ * Credentials come from ferryctl register: STATE_DIR/ps-ca.crt,
+ * client.crt, client.key; the server from ferryd.conf's server key, else
+ * STATE_DIR/ps-server.
+ */
+#ifndef FERRYD_SHIP_H
+#define FERRYD_SHIP_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "spool.h"
+
+struct ship_stats {
+	uint64_t segments;	/* acknowledged */
+	uint64_t duplicates;	/* of which the server already had */
+	uint64_t bytes;		/* segment bytes acknowledged */
+	uint64_t failures;	/* failed attempts */
+	/* lag: oldest record's time to acknowledgement, in ms buckets */
+	uint64_t lag_ms_hist[64];	/* bucket i: [2^i - 1, 2^(i+1) - 1) ms */
+	uint64_t lag_max_ms;
+};
+
+int ship_start(struct spool *sp, const struct ferryd_conf *conf);
+void ship_stop(void);
+void ship_get_stats(struct ship_stats *st);
+/* Lag quantile q (0..1) in ms from the histogram (upper bucket bound). */
+uint64_t ship_lag_quantile_ms(const struct ship_stats *st, double q);
+
+#endif /* FERRYD_SHIP_H */
