@@ -18,20 +18,23 @@
 #include "config.h"
 #include "spool.h"
 
+#define SHIP_LAG_BUCKETS	10001
+
 struct ship_stats {
 	uint64_t segments;	/* acknowledged */
 	uint64_t duplicates;	/* of which the server already had */
 	uint64_t bytes;		/* segment bytes acknowledged */
 	uint64_t failures;	/* failed attempts */
-	/* lag: oldest record's time to acknowledgement, in ms buckets */
-	uint64_t lag_ms_hist[64];	/* bucket i: [2^i - 1, 2^(i+1) - 1) ms */
+	/* lag: oldest record's time to acknowledgement; 1 ms buckets,
+	 * the last one collects everything from SHIP_LAG_BUCKETS - 1 ms */
+	uint32_t lag_ms_hist[SHIP_LAG_BUCKETS];
 	uint64_t lag_max_ms;
 };
 
 int ship_start(struct spool *sp, const struct ferryd_conf *conf);
 void ship_stop(void);
 void ship_get_stats(struct ship_stats *st);
-/* Lag quantile q (0..1) in ms from the histogram (upper bucket bound). */
+/* Lag quantile q (0..1) in ms from the histogram. */
 uint64_t ship_lag_quantile_ms(const struct ship_stats *st, double q);
 
 #endif /* FERRYD_SHIP_H */

@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Shipping sealed spool segments to ferry-ps; see ship.h.
+ *
+ * Order: segments go strictly in spool order, the next only after the
+ * previous one was acknowledged, because the server accepts a segment only
+ * where it continues the stored chain.  A segment the server already has
+ * (its acknowledgement was lost) comes back as a duplicate and is acked
+ * here like any other: delivery is idempotent.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <ferry/ps_client.h>
+#include <ferry/tls.h>
+
+#include "ship.h"
+
+#define BACKOFF_MIN_MS	100
+#define BACKOFF_MAX_MS	30000
+
+static struct {
+	pthread_t thread;
+	bool running;
+	volatile int stop;
+	struct spool *sp;
+	struct ps_client_conf cc;
+	char server[256];
+	char dir[FERRYD_PATH_MAX];
+	char machine[65];
+	pthread_mutex_t lock;	/* protects stats */
+	struct ship_stats stats;
+} ship = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static uint64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (uint64_t)t.tv_sec * 1000000000ull + t.tv_nsec;
+}
+
+/* Sleep ms, or less if asked to stop. */
+static void nap(unsigned int ms)
+{
+	while (ms && !ship.stop) {
+		unsigned int step = ms < 100 ? ms : 100;
+
+		usleep(step * 1000);
+		ms -= step;
+	}
+}
+
+static void account(const struct spool_seg *seg, const struct ps_ack *ack)
+{
+	uint64_t now = now_ns(), lag = 0;
+
+	if (seg->oldest_ns && now > seg->oldest_ns)
+		lag = (now - seg->oldest_ns) / 1000000;
+	pthread_mutex_lock(&ship.lock);
+	ship.stats.segments++;
+	ship.stats.duplicates += ack->duplicate;
+	ship.stats.bytes += seg->bytes;
+	ship.stats.lag_ms_hist[lag < SHIP_LAG_BUCKETS - 1 ? lag :
+			       SHIP_LAG_BUCKETS - 1]++;
+	if (lag > ship.stats.lag_max_ms)
+		ship.stats.lag_max_ms = lag;
+	pthread_mutex_unlock(&ship.lock);
+}
+
+/* Wait until a segment is sealed (or 200 ms pass). */
+static void wait_sealed(void)
+{
+	struct pollfd p = { .fd = spool_event_fd(ship.sp), .events = POLLIN };
+	uint64_t v;
+
+	if (p.fd < 0) {
+		nap(50);
+		return;
+	}
+	/* shared with the writer, which also re-checks after a timeout:
+	 * whoever reads it first rearms it */
+	if (poll(&p, 1, 200) > 0 && read(p.fd, &v, sizeof(v)) < 0)
+		v = 0;
+}
+
+/* One upload attempt; 0 when acknowledged. */
+static int ship_one(struct ps_client *c, const struct spool_seg *seg,
+		    char *err, size_t errlen)
+{
+	struct ps_ack ack;
+	int ret;
+
+	ret = ps_client_upload(c, seg->fd, seg->bytes, &ack, err, errlen);
+	if (ret)
+		return ret;
+	ret = spool_ack(ship.sp, seg->id);
+	if (ret) {
+		snprintf(err, errlen, "spool: ack of segment %" PRIu64 ": %s",
+			 seg->id, strerror(-ret));
+		return ret;
+	}
+	account(seg, &ack);
+	return 0;
+}
+
+static void report(int ret, const char *err)
+{
+	char msg[128];
+
+	snprintf(msg, sizeof(msg), "%s: %.100s",
+		 ret == -EACCES ? "refused by server" :
+		 ret == -EBADMSG ? "segment rejected" :
+		 ret == -EAGAIN ? "server unreachable" : "shipping failed", err);
+	spool_set_ship_state(ship.sp, false, msg);
+	fprintf(stderr, "ferryd: ship: %s\n", err);
+}
+
+static void *ship_main(void *arg)
+{
+	unsigned int backoff = 0;
+	struct ps_client *c = NULL;
+	char err[PS_ERR_LEN];
+	bool ok = false;
+
+	(void)arg;
+	while (!ship.stop) {
+		struct spool_seg seg;
+		int ret;
+
+		if (!c && ps_client_open(&ship.cc, &c, err, sizeof(err))) {
+			report(-EINVAL, err);
+			nap(BACKOFF_MAX_MS);
+			continue;
+		}
+		if (spool_next_unacked(ship.sp, 0, &seg)) {
+			wait_sealed();
+			continue;
+		}
+		ret = ship_one(c, &seg, err, sizeof(err));
+		if (!ret) {
+			if (!ok)
+				spool_set_ship_state(ship.sp, true, "");
+			ok = true;
+			backoff = 0;
+			continue;
+		}
+		pthread_mutex_lock(&ship.lock);
+		ship.stats.failures++;
+		pthread_mutex_unlock(&ship.lock);
+		if (ok || backoff >= BACKOFF_MAX_MS || backoff == 0)
+			report(ret, err);
+		ok = false;
+		backoff = backoff ? backoff * 2 : BACKOFF_MIN_MS;
+		if (backoff > BACKOFF_MAX_MS)
+			backoff = BACKOFF_MAX_MS;
+		nap(backoff);
+	}
+	ps_client_close(c);
+	return NULL;
+}
+
+static int read_line(const char *path, char *out, size_t len)
+{
+	FILE *f = fopen(path, "re");
+
+	if (!f)
+		return -errno;
+	if (!fgets(out, (int)len, f))
+		out[0] = '\0';
+	fclose(f);
+	out[strcspn(out, "\r\n")] = '\0';
+	return out[0] ? 0 : -EINVAL;
+}
+
+/* Machine id from the registered certificate's CN. */
+static int load_identity(const struct ferryd_conf *conf, char *err, size_t len)
+{
+	char path[FERRYD_PATH_MAX + 32], terr[TLS_ERR_LEN];
+	X509 *crt;
+	int ret;
+
+	snprintf(ship.dir, sizeof(ship.dir), "%s", conf->state_dir);
+	snprintf(path, sizeof(path), "%s/%s", ship.dir, PS_FILE_CERT);
+	crt = tls_cert_load(path, terr, sizeof(terr));
+	if (!crt) {
+		snprintf(err, len, "%s; register first (ferryctl register)", terr);
+		return -ENOENT;
+	}
+	ret = tls_cert_cn(crt, ship.machine, sizeof(ship.machine));
+	X509_free(crt);
+	if (ret) {
+		snprintf(err, len, "%s: no machine id in the certificate", path);
+		return ret;
+	}
+	if (conf->server[0]) {
+		snprintf(ship.server, sizeof(ship.server), "%s", conf->server);
+	} else {
+		snprintf(path, sizeof(path), "%s/%s", ship.dir, PS_FILE_SERVER);
+		if (read_line(path, ship.server, sizeof(ship.server))) {
+			snprintf(err, len, "no server: set server in ferryd.conf "
+				 "or register (%s)", path);
+			return -ENOENT;
+		}
+	}
+	return 0;
+}
+
+int ship_start(struct spool *sp, const struct ferryd_conf *conf)
+{
+	char err[PS_ERR_LEN];
+	int ret;
+
+	ship.sp = sp;
+	ret = load_identity(conf, err, sizeof(err));
+	if (ret) {
+		spool_set_ship_state(sp, false, err);
+		fprintf(stderr, "ferryd: ship: %s\n", err);
+		return ret;
+	}
+	ship.cc.server = ship.server;
+	ship.cc.dir = ship.dir;
+	ship.cc.machine_id = ship.machine;
+	ship.stop = 0;
+	ret = -pthread_create(&ship.thread, NULL, ship_main, NULL);
+	ship.running = !ret;
+	if (!ret)
+		fprintf(stderr, "ferryd: ship: machine %s to %s\n", ship.machine,
+			ship.server);
+	return ret;
+}
+
+void ship_stop(void)
+{
+	if (!ship.running)
+		return;
+	ship.stop = 1;
+	pthread_join(ship.thread, NULL);
+	ship.running = false;
+}
+
+void ship_get_stats(struct ship_stats *st)
+{
+	pthread_mutex_lock(&ship.lock);
+	*st = ship.stats;
+	pthread_mutex_unlock(&ship.lock);
+}
+
+uint64_t ship_lag_quantile_ms(const struct ship_stats *st, double q)
+{
+	uint64_t total = 0, acc = 0, want;
+	int i;
+
+	for (i = 0; i < SHIP_LAG_BUCKETS; i++)
+		total += st->lag_ms_hist[i];
+	if (!total)
+		return 0;
+	want = (uint64_t)(q * total);
+	if (want >= total)
+		want = total - 1;
+	for (i = 0; i < SHIP_LAG_BUCKETS; i++) {
+		acc += st->lag_ms_hist[i];
+		if (acc > want)
+			return i;
+	}
+	return SHIP_LAG_BUCKETS - 1;
+}
