@@ -7,6 +7,7 @@
  */
 #include <linux/fs.h>
 #include <linux/err.h>
+#include <crypto/hash.h>
 #include "ferry_compat.h"
 
 #if defined(COMPAT_HAVE_BDEV_FILE_OPEN_BY_DEV)
@@ -73,5 +74,38 @@ int ferry_bdev_open(dev_t dev, struct ferry_bdev *ref)
 void ferry_bdev_close(struct ferry_bdev *ref)
 {
 	blkdev_put(ref->bdev, FMODE_READ);
+}
+#endif
+
+#ifdef COMPAT_HAVE_LINUX_CRC32C_H
+static struct crypto_shash *ferry_crc_tfm;
+
+int ferry_crc_init(void)
+{
+	ferry_crc_tfm = crypto_alloc_shash("crc32c", 0, 0);
+	if (IS_ERR(ferry_crc_tfm)) {
+		int ret = PTR_ERR(ferry_crc_tfm);
+
+		ferry_crc_tfm = NULL;
+		return ret;
+	}
+	return 0;
+}
+
+void ferry_crc_exit(void)
+{
+	crypto_free_shash(ferry_crc_tfm);
+}
+
+/* Any context: the crc32c shash is synchronous and keeps no state. */
+u32 ferry_crc32c(u32 crc, const void *p, unsigned int len)
+{
+	SHASH_DESC_ON_STACK(desc, ferry_crc_tfm);
+	u32 *ctx = (u32 *)shash_desc_ctx(desc);
+
+	desc->tfm = ferry_crc_tfm;
+	*ctx = crc;
+	crypto_shash_update(desc, p, len);
+	return *ctx;
 }
 #endif

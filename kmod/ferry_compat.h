@@ -18,9 +18,7 @@
 #include <linux/mm.h>
 #include "compat.h"
 
-#ifdef COMPAT_HAVE_LINUX_CRC32C_H
-#include <linux/crc32c.h>
-#else
+#ifndef COMPAT_HAVE_LINUX_CRC32C_H
 #include <linux/crc32.h>
 #endif
 
@@ -154,6 +152,25 @@ static inline void ferry_queue_drain(struct request_queue *q)
 	blk_mq_unfreeze_queue(q);
 #endif
 }
+
+/*
+ * crc32c without a module dependency (insmod alone must work): the library
+ * function where it is built in (no <linux/crc32c.h>), else the crypto
+ * API's "crc32c", which picks the fastest implementation registered.
+ * Kernel convention: no inversion inside; callers seed ~0 and invert.
+ */
+#ifdef COMPAT_HAVE_LINUX_CRC32C_H
+int ferry_crc_init(void);
+void ferry_crc_exit(void);
+u32 ferry_crc32c(u32 crc, const void *p, unsigned int len);
+#else
+static inline int ferry_crc_init(void) { return 0; }
+static inline void ferry_crc_exit(void) { }
+static inline u32 ferry_crc32c(u32 crc, const void *p, unsigned int len)
+{
+	return crc32c(crc, p, len);
+}
+#endif
 
 /* --- memory ------------------------------------------------------------ */
 #ifdef COMPAT_HAVE_KMAP_LOCAL_PAGE

@@ -183,7 +183,7 @@ static u32 ferry_copy_payload(struct bio *bio, struct ferry_tracker *t,
 
 		memcpy(dst, src + bv.bv_offset, bv.bv_len);
 		ferry_kunmap(src);
-		crc = crc32c(crc, dst, bv.bv_len);
+		crc = ferry_crc32c(crc, dst, bv.bv_len);
 		dst += bv.bv_len;
 	}
 	return ~crc;
@@ -213,7 +213,7 @@ static void ferry_record(struct ferry_disk *disk, struct ferry_tracker *t,
 	rec->reserved[1] = 0;
 	rec->reserved[2] = 0;
 	rec->crc = payload ? ferry_copy_payload(bio, t, ferry_rec_payload(rec)) :
-		~crc32c(~0u, NULL, 0);
+		0;	/* crc32c of nothing */
 	ferry_ring_commit(&res);
 
 	atomic64_inc(&ferry.commits);

@@ -474,9 +474,14 @@ static int __init ferry_init(void)
 		       ring_mb);
 		return -EINVAL;
 	}
+	ret = ferry_crc_init();
+	if (ret) {
+		pr_err("no crc32c implementation (%d)\n", ret);
+		return ret;
+	}
 	ret = ferry_hook_init();
 	if (ret)
-		return ret;
+		goto out_crc_exit;
 	ret = misc_register(&ferry_misc);
 	if (ret)
 		goto out_hook_exit;
@@ -490,6 +495,8 @@ out_misc_deregister:
 	misc_deregister(&ferry_misc);
 out_hook_exit:
 	ferry_hook_exit();
+out_crc_exit:
+	ferry_crc_exit();
 	return ret;
 }
 
@@ -501,6 +508,7 @@ static void __exit ferry_exit(void)
 	ferry_ring_destroy();
 	mutex_unlock(&ferry.lock);
 	ferry_hook_exit();
+	ferry_crc_exit();
 }
 
 module_init(ferry_init);
