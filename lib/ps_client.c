@@ -303,6 +303,12 @@ int ps_register(const char *server, const char *passphrase,
 	ret = finish_register(rs, passphrase, nonce, server, dir, err, errlen);
 	ferry__ps__register_response__free_unpacked(rs, NULL);
 out:
+	if (ret) {
+		char path[4096];
+
+		snprintf(path, sizeof(path), "%s/%s.new", dir, PS_FILE_KEY);
+		unlink(path);
+	}
 	curl_slist_free_all(hdrs);
 	if (h)
 		curl_easy_cleanup(h);
