@@ -452,6 +452,10 @@ int hrl_verify_fd(int fd, struct hrl_seg_info *info, struct hrl_seg_end *end,
 	uint64_t extra;
 	int ret;
 
+	if (lseek(fd, 0, SEEK_SET) < 0 && errno != ESPIPE) {
+		hrl_set_error(err, -EIO, 0, -1, "seek: %s", strerror(errno));
+		return -EIO;
+	}
 	ret = hrl_reader_init_fd(&r, fd);
 	if (ret) {
 		hrl_set_error(err, ret, 0, -1, "out of memory");

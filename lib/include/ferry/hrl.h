@@ -325,8 +325,9 @@ void hrl_reader_free(struct hrl_reader *r);
 int hrl_tag_decode(const void *payload, size_t len, struct hrl_tag *tag);
 
 /*
- * Verify the whole segment in fd from offset 0: every record, the trailer,
- * and that the file ends where the segment does.  info/end optional.
+ * Verify the whole segment in fd from offset 0 (from where it is, for a
+ * pipe): every record, the trailer, and that the file ends where the
+ * segment does.  info/end optional.
  * Returns 0, or a negative errno with *err filled.
  */
 int hrl_verify_fd(int fd, struct hrl_seg_info *info, struct hrl_seg_end *end,
