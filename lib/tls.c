@@ -282,6 +282,7 @@ int tls_peer_check(SSL *ssl, char *id, size_t idlen, char *err, size_t errlen)
 		seterr(err, errlen, "client certificate refused: %s%s",
 		       X509_verify_cert_error_string(vr),
 		       vr == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+		       vr == X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE ||
 		       vr == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT ?
 		       " (not issued by this server's CA)" : "");
 		ret = -EACCES;

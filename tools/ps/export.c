@@ -142,7 +142,7 @@ static const struct ps_point *find_point(const struct ps_point *pts, size_t n,
 static int replay_to(struct ps_machine *m, const char *disk, int out,
 		     const struct ps_point *pt, char *err, size_t errlen)
 {
-	struct progress pr = { .last = -1, .tty = isatty(2) };
+	struct progress pr = { .last = -100, .tty = isatty(2) };
 	struct ps_seg *segs;
 	struct replay rp;
 	struct stat st;

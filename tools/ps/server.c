@@ -211,23 +211,21 @@ int ps_conn_error(struct ps_conn *c, int status, const char *fmt, ...)
 
 /* ---- routing --------------------------------------------------------- */
 
+/* A valid certificate for this machine passes; failures are rate-limited. */
 static int check_auth(struct ps_conn *c, const char *id)
 {
 	int retry;
 
+	if (!c->auth_rc && !strcmp(c->machine, id))
+		return 0;
 	if (ps_ratelimit_blocked(c->srv, c->ip, &retry))
 		return ps_conn_error(c, 429, "too many failed authentications "
 				     "from %s; retry in %d s", c->ip, retry);
-	if (c->auth_rc) {
-		ps_ratelimit_fail(c->srv, c->ip);
+	ps_ratelimit_fail(c->srv, c->ip);
+	if (c->auth_rc)
 		return ps_conn_error(c, 401, "%s", c->auth_err);
-	}
-	if (strcmp(c->machine, id)) {
-		ps_ratelimit_fail(c->srv, c->ip);
-		return ps_conn_error(c, 403, "certificate is for machine %s, "
-				     "not %s", c->machine, id);
-	}
-	return 0;
+	return ps_conn_error(c, 403, "certificate is for machine %s, not %s",
+			     c->machine, id);
 }
 
 static int route(struct ps_conn *c)

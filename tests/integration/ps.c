@@ -1,0 +1,431 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * integ-ps: ferry-ps and the agent's client over real TLS on 127.0.0.1.
+ *
+ *  registration; refusals (wrong passphrase, no certificate, a certificate
+ *  from another CA, an expired one, another machine's URL); upload,
+ *  idempotent re-upload, a gap refused; a corrupted segment rejected and
+ *  never stored or applied; apply to the replica, a tag point, export at
+ *  it; SIGKILL of the server in the middle of an upload, restart, nothing
+ *  lost; the rate limit on failed registrations.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <curl/curl.h>
+#include <openssl/ssl.h>
+
+#include <ferry/ps_auth.h>
+#include <ferry/ps_client.h>
+#include <ferry/tls.h>
+
+#include "ps_harness.h"
+
+#define SEG_CAP		(1u << 20)
+
+static struct t_server srv;
+static char creds[600], pass[PS_PASSPHRASE_MAX];
+static uint8_t *img, *img_at_tag, *seg;
+static uint64_t next_seq = 1000;
+
+static void path_of(char *buf, size_t len, const char *dir, const char *name)
+{
+	snprintf(buf, len, "%s/%s", dir, name);
+}
+
+static struct ps_client *client(const char *dir)
+{
+	struct ps_client_conf cc = {
+		.server = srv.addr, .dir = dir, .machine_id = T_MACHINE,
+		.timeout_s = 30,
+	};
+	struct ps_client *c;
+	char err[PS_ERR_LEN];
+
+	CHECK(ps_client_open(&cc, &c, err, sizeof(err)) == 0, "%s", err);
+	return c;
+}
+
+static int upload_buf(struct ps_client *c, const void *buf, size_t len,
+		      struct ps_ack *ack, char *err, size_t errlen)
+{
+	char path[600];
+	int fd, ret;
+
+	path_of(path, sizeof(path), t_scratch(), "seg.hrl");
+	CHECK(t_write_file(path, buf, len) == 0, "write %s", path);
+	fd = open(path, O_RDONLY);
+	ret = ps_client_upload(c, fd, len, ack, err, errlen);
+	close(fd);
+	return ret;
+}
+
+static void t_register(void)
+{
+	char err[PS_ERR_LEN], path[700], pfile[600];
+	struct stat st;
+	const char *argv[] = { t_bin("ferry-ps"), "passphrase", "--data",
+			       srv.data, NULL };
+
+	path_of(pfile, sizeof(pfile), t_scratch(), "passphrase");
+	CHECK(t_run(argv, pfile) == 0, "ferry-ps passphrase");
+	CHECK(ps_passphrase_read(pfile, pass, sizeof(pass), err,
+				 sizeof(err)) == 0, "%s", err);
+
+	path_of(creds, sizeof(creds), t_scratch(), "creds");
+	mkdir(creds, 0700);
+	CHECK(ps_register(srv.addr, "not-the-passphrase-at-all", T_MACHINE,
+			  creds, err, sizeof(err)) == -EACCES,
+	      "wrong passphrase accepted");
+	CHECK(strstr(err, "wrong registration passphrase"), "message: %s", err);
+	path_of(path, sizeof(path), creds, PS_FILE_CA);
+	CHECK(access(path, F_OK) != 0, "CA pinned after a refusal");
+
+	CHECK(ps_register(srv.addr, pass, "../../etc", creds, err,
+			  sizeof(err)) == -EPROTO, "bad machine id: %s", err);
+	CHECK(ps_register(srv.addr, pass, T_MACHINE, creds, err,
+			  sizeof(err)) == 0, "register: %s", err);
+	path_of(path, sizeof(path), creds, PS_FILE_KEY);
+	CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600,
+	      "client key mode");
+	printf("ok register (and wrong passphrase, bad id refused)\n");
+}
+
+/* A plain HTTPS GET without a client certificate. */
+static void t_no_cert(void)
+{
+	char url[300], cafile[700];
+	CURL *h = curl_easy_init();
+	long code = 0;
+	FILE *sink = fopen("/dev/null", "w");
+
+	snprintf(url, sizeof(url), "https://%s/v1/machines/%s/state", srv.addr,
+		 T_MACHINE);
+	path_of(cafile, sizeof(cafile), creds, PS_FILE_CA);
+	curl_easy_setopt(h, CURLOPT_URL, url);
+	curl_easy_setopt(h, CURLOPT_CAINFO, cafile);
+	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, sink);
+	CHECK(curl_easy_perform(h) == CURLE_OK, "request without cert");
+	curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+	CHECK(code == 401, "no certificate: HTTP %ld", code);
+	curl_easy_cleanup(h);
+	fclose(sink);
+	printf("ok no client certificate refused (401)\n");
+}
+
+/* creds/ps-ca.crt with a client certificate made by (ca, cakey). */
+static void make_creds(const char *dir, X509 *ca, EVP_PKEY *cakey,
+		       long not_after)
+{
+	char err[TLS_ERR_LEN], path[700], src[700];
+	EVP_PKEY *key = tls_key_new(err, sizeof(err));
+	X509_REQ *req = tls_csr_new(key, T_MACHINE, err, sizeof(err));
+	X509 *crt = tls_sign(req, ca, cakey, T_MACHINE, TLS_ROLE_CLIENT,
+			     -7200, not_after, err, sizeof(err));
+	uint8_t buf[8192];
+	ssize_t n;
+
+	CHECK(crt, "%s", err);
+	mkdir(dir, 0700);
+	path_of(path, sizeof(path), dir, PS_FILE_KEY);
+	CHECK(tls_key_save(key, path, err, sizeof(err)) == 0, "%s", err);
+	path_of(path, sizeof(path), dir, PS_FILE_CERT);
+	CHECK(tls_cert_save(crt, path, err, sizeof(err)) == 0, "%s", err);
+	path_of(src, sizeof(src), creds, PS_FILE_CA);
+	n = t_read_file(src, buf, sizeof(buf));
+	path_of(path, sizeof(path), dir, PS_FILE_CA);
+	CHECK(n > 0 && t_write_file(path, buf, n) == 0, "copy CA");
+	X509_free(crt);
+	X509_REQ_free(req);
+	EVP_PKEY_free(key);
+}
+
+static void expect_refused(const char *dir, const char *what, const char *msg)
+{
+	struct ps_client *c = client(dir);
+	struct ps_remote_state st;
+	char err[PS_ERR_LEN];
+	int ret = ps_client_state(c, &st, err, sizeof(err));
+
+	CHECK(ret == -EACCES, "%s: accepted (%d: %s)", what, ret, err);
+	CHECK(strstr(err, msg), "%s: message '%s' lacks '%s'", what, err, msg);
+	ps_client_close(c);
+	printf("ok %s refused: %s\n", what, err);
+}
+
+static void t_foreign_and_expired(void)
+{
+	char err[TLS_ERR_LEN], dir[600], path[700];
+	EVP_PKEY *k = tls_key_new(err, sizeof(err)), *ck;
+	X509 *other = tls_ca_create(k, "ferry-ps CA", 30, err, sizeof(err)), *ca;
+
+	path_of(dir, sizeof(dir), t_scratch(), "foreign");
+	make_creds(dir, other, k, 86400);
+	expect_refused(dir, "certificate from another CA", "not issued by this server");
+
+	snprintf(path, sizeof(path), "%s/tls/ca.crt", srv.data);
+	ca = tls_cert_load(path, err, sizeof(err));
+	snprintf(path, sizeof(path), "%s/tls/ca.key", srv.data);
+	ck = tls_key_load(path, err, sizeof(err));
+	CHECK(ca && ck, "%s", err);
+	path_of(dir, sizeof(dir), t_scratch(), "expired");
+	make_creds(dir, ca, ck, -3600);
+	expect_refused(dir, "expired certificate", "expired");
+	X509_free(ca);
+	X509_free(other);
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(ck);
+}
+
+static void t_other_machine(void)
+{
+	struct ps_client_conf cc = {
+		.server = srv.addr, .dir = creds,
+		.machine_id = "ffffffffffffffffffffffffffffffff",
+	};
+	struct ps_remote_state st;
+	struct ps_client *c;
+	char err[PS_ERR_LEN];
+
+	CHECK(ps_client_open(&cc, &c, err, sizeof(err)) == 0, "%s", err);
+	CHECK(ps_client_state(c, &st, err, sizeof(err)) == -EACCES,
+	      "another machine's resource served: %s", err);
+	ps_client_close(c);
+	printf("ok another machine's resource refused: %s\n", err);
+}
+
+static void t_upload(struct ps_client *c)
+{
+	char err[PS_ERR_LEN];
+	struct ps_remote_state st;
+	struct ps_ack ack;
+	uint64_t end, end2;
+	size_t n;
+
+	n = t_segment(seg, SEG_CAP, next_seq, 20, NULL, img, &end);
+	CHECK(upload_buf(c, seg, n, &ack, err, sizeof(err)) == 0, "%s", err);
+	CHECK(!ack.duplicate && ack.start_seq == next_seq && ack.end_seq == end,
+	      "first upload ack %d %lu-%lu", ack.duplicate,
+	      (unsigned long)ack.start_seq, (unsigned long)ack.end_seq);
+	CHECK(upload_buf(c, seg, n, &ack, err, sizeof(err)) == 0, "%s", err);
+	CHECK(ack.duplicate, "re-upload not reported as duplicate");
+	next_seq = end;
+
+	/* a segment that skips part of the stream is refused */
+	n = t_segment(seg, SEG_CAP, next_seq + 5, 3, NULL, NULL, &end2);
+	CHECK(upload_buf(c, seg, n, &ack, err, sizeof(err)) == -EPROTO,
+	      "gap accepted: %s", err);
+	CHECK(strstr(err, "does not continue"), "gap message: %s", err);
+
+	n = t_segment(seg, SEG_CAP, next_seq, 30, "t1", img, &end);
+	CHECK(upload_buf(c, seg, n, &ack, err, sizeof(err)) == 0, "%s", err);
+	memcpy(img_at_tag, img, T_DISK_SIZE);
+	next_seq = end;
+	CHECK(ps_client_state(c, &st, err, sizeof(err)) == 0, "%s", err);
+	CHECK(st.stored_seq == next_seq, "stored %lu != %lu",
+	      (unsigned long)st.stored_seq, (unsigned long)next_seq);
+	printf("ok upload, idempotent re-upload, gap refused\n");
+}
+
+static void t_corrupt(struct ps_client *c)
+{
+	char err[PS_ERR_LEN], segdir[700], cmd[800];
+	struct ps_ack ack;
+	uint8_t shadow[1];
+	uint64_t end;
+	size_t n;
+
+	n = t_segment(seg, SEG_CAP, next_seq, 10, NULL, NULL, &end);
+	seg[n / 2] ^= 0x40;	/* inside some record's payload */
+	CHECK(upload_buf(c, seg, n, &ack, err, sizeof(err)) == -EBADMSG,
+	      "corrupt segment accepted: %s", err);
+	CHECK(strstr(err, "rejected"), "message: %s", err);
+	snprintf(segdir, sizeof(segdir), "%s/machines/%s/segments", srv.data,
+		 T_MACHINE);
+	snprintf(cmd, sizeof(cmd), "ls %s | grep -q '^%020lu-'", segdir,
+		 (unsigned long)next_seq);
+	CHECK(system(cmd) != 0, "corrupt segment stored");
+	(void)shadow;
+	printf("ok corrupted segment rejected: %s\n", err);
+}
+
+static void wait_applied(struct ps_client *c, uint64_t want)
+{
+	struct ps_remote_state st = { 0 };
+	char err[PS_ERR_LEN];
+	int i;
+
+	for (i = 0; i < 300; i++) {
+		CHECK(ps_client_state(c, &st, err, sizeof(err)) == 0, "%s", err);
+		if (st.applied_seq >= want)
+			return;
+		usleep(100000);
+	}
+	CHECK(0, "applied %lu, want %lu after 30 s",
+	      (unsigned long)st.applied_seq, (unsigned long)want);
+}
+
+static void compare_file(const char *path, const uint8_t *want, const char *what)
+{
+	uint8_t *got = malloc(T_DISK_SIZE + 1);
+	ssize_t n = t_read_file(path, got, T_DISK_SIZE + 1);
+
+	CHECK(n == T_DISK_SIZE, "%s: %s has %zd bytes", what, path, n);
+	CHECK(!memcmp(got, want, T_DISK_SIZE), "%s: %s differs", what, path);
+	free(got);
+}
+
+static void t_apply_export(struct ps_client *c)
+{
+	char path[700], out[700], list[700], line[512], pid[32] = "";
+	const char *argv[] = { t_bin("ferry-ps"), "points", "--data", srv.data,
+			       T_MACHINE, NULL };
+	FILE *f;
+
+	wait_applied(c, next_seq);
+	snprintf(path, sizeof(path), "%s/machines/%s/disks/%s/replica.img",
+		 srv.data, T_MACHINE, T_DISK_NAME);
+	compare_file(path, img, "replica");
+
+	path_of(list, sizeof(list), t_scratch(), "points.txt");
+	CHECK(t_run(argv, list) == 0, "ferry-ps points");
+	f = fopen(list, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (strstr(line, " tag ") && strstr(line, "t1"))
+			sscanf(line, "%31s", pid);
+	if (f)
+		fclose(f);
+	CHECK(pid[0], "no tag point t1 in ferry-ps points");
+	path_of(out, sizeof(out), t_scratch(), "export.img");
+	{
+		const char *ex[] = { t_bin("ferry-ps"), "export", "--data",
+				     srv.data, T_MACHINE, T_DISK_NAME, "--point",
+				     pid, "--out", out, NULL };
+
+		CHECK(t_run(ex, NULL) == 0, "ferry-ps export");
+	}
+	compare_file(out, img_at_tag, "export at tag");
+	printf("ok applied replica equals source; export at point %s equal\n",
+	       pid);
+}
+
+/* Send half a segment over raw TLS, then SIGKILL the server. */
+static void t_kill_mid_upload(struct ps_client **c)
+{
+	char err[PS_ERR_LEN], path[700], head[512], tmpdir[700], cmd[800];
+	struct ps_remote_state st;
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	struct ps_ack ack;
+	uint64_t end, before = next_seq;
+	size_t n;
+	SSL *ssl;
+	int i;
+
+	n = t_segment(seg, SEG_CAP, next_seq, 200, NULL, img, &end);
+	path_of(path, sizeof(path), creds, PS_FILE_CERT);
+	CHECK(SSL_CTX_use_certificate_file(ctx, path, SSL_FILETYPE_PEM) == 1,
+	      "client cert");
+	path_of(path, sizeof(path), creds, PS_FILE_KEY);
+	CHECK(SSL_CTX_use_PrivateKey_file(ctx, path, SSL_FILETYPE_PEM) == 1,
+	      "client key");
+	{
+		BIO *b;
+
+		snprintf(path, sizeof(path), "%s", srv.addr);
+		b = BIO_new_ssl_connect(ctx);
+		BIO_set_conn_hostname(b, path);
+		CHECK(BIO_do_connect(b) == 1, "raw TLS connect");
+		BIO_get_ssl(b, &ssl);
+		snprintf(head, sizeof(head), "PUT /v1/machines/%s/segments "
+			 "HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n",
+			 T_MACHINE, n);
+		CHECK(BIO_write(b, head, strlen(head)) > 0, "send head");
+		CHECK(BIO_write(b, seg, n / 2) > 0, "send half");
+		BIO_flush(b);
+		snprintf(tmpdir, sizeof(tmpdir), "%s/machines/%s/tmp",
+			 srv.data, T_MACHINE);
+		snprintf(cmd, sizeof(cmd), "test -n \"$(find %s -name 'up-*' "
+			 "-size +4k)\"", tmpdir);
+		for (i = 0; i < 200 && system(cmd) != 0; i++)
+			usleep(50000);
+		CHECK(i < 200, "partial upload never reached the server");
+		t_server_kill(&srv);
+		BIO_free_all(b);
+	}
+	SSL_CTX_free(ctx);
+	ps_client_close(*c);
+
+	t_server_start(&srv);
+	*c = client(creds);
+	snprintf(cmd, sizeof(cmd), "test -z \"$(ls -A %s)\"", tmpdir);
+	CHECK(system(cmd) == 0, "partial upload left in %s", tmpdir);
+	CHECK(ps_client_state(*c, &st, err, sizeof(err)) == 0, "%s", err);
+	CHECK(st.stored_seq == before, "after restart stored %lu, want %lu",
+	      (unsigned long)st.stored_seq, (unsigned long)before);
+	CHECK(upload_buf(*c, seg, n, &ack, err, sizeof(err)) == 0, "%s", err);
+	CHECK(!ack.duplicate, "resent segment reported duplicate");
+	next_seq = end;
+	wait_applied(*c, next_seq);
+	snprintf(path, sizeof(path), "%s/machines/%s/disks/%s/replica.img",
+		 srv.data, T_MACHINE, T_DISK_NAME);
+	compare_file(path, img, "replica after SIGKILL and restart");
+	printf("ok SIGKILL mid-upload: partial discarded, nothing lost, "
+	       "resend applied\n");
+}
+
+static void t_rate_limit(void)
+{
+	char err[PS_ERR_LEN], dir[600];
+	int i, ret = 0;
+
+	path_of(dir, sizeof(dir), t_scratch(), "rl");
+	mkdir(dir, 0700);
+	for (i = 0; i < 10; i++) {
+		ret = ps_register(srv.addr, "still-not-the-passphrase", T_MACHINE,
+				  dir, err, sizeof(err));
+		if (ret == -EAGAIN)
+			break;
+		CHECK(ret == -EACCES, "wrong passphrase: %d %s", ret, err);
+	}
+	CHECK(ret == -EAGAIN && strstr(err, "429"), "no rate limit after %d "
+	      "failures: %s", i, err);
+	printf("ok failed registrations rate-limited after %d: %s\n", i, err);
+}
+
+int main(void)
+{
+	struct ps_client *c;
+
+	alarm(240);
+	srandom(getpid());
+	img = calloc(1, T_DISK_SIZE);
+	img_at_tag = calloc(1, T_DISK_SIZE);
+	seg = malloc(SEG_CAP);
+	CHECK(img && img_at_tag && seg, "memory");
+	snprintf(srv.data, sizeof(srv.data), "%s/data", t_scratch());
+	t_server_start(&srv);
+
+	t_register();
+	t_no_cert();
+	t_foreign_and_expired();
+	t_other_machine();
+	c = client(creds);
+	t_upload(c);
+	t_corrupt(c);
+	t_apply_export(c);
+	t_kill_mid_upload(&c);
+	ps_client_close(c);
+	t_rate_limit();
+
+	t_server_kill(&srv);
+	t_cleanup();
+	printf("integ-ps: all passed\n");
+	return 0;
+}
