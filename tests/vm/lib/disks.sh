@@ -33,7 +33,7 @@ disk_args()
 		i=$((i + 1))
 		bus=${spec%%:*}
 		printf '%s\n' -drive \
-			"file=$2/disk$i.img,if=none,id=d$i,format=raw,cache=unsafe"
+			"file=$2/disk$i.img,if=none,id=d$i,format=raw,cache=unsafe,discard=unmap"
 		case $bus in
 		virtio)
 			printf '%s\n' -device \
