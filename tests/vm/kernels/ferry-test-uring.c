@@ -4,9 +4,9 @@
  * and exercise, for real, the operations ferryd relies on:
  *
  *   POLL_ADD on a pipe   no completion while empty, POLLIN once written
- *   WRITE (O_DIRECT)     two aligned blocks into FILE
- *   FSYNC                of FILE
- *   READ (O_DIRECT)      the blocks back, compared with what was written
+ *   WRITE (O_DIRECT)     64 KiB into FILE, linked (IOSQE_IO_LINK) to
+ *   FSYNC (DATASYNC)     of FILE, as ferryd makes spool data durable
+ *   READ (O_DIRECT)      the data back, compared with what was written
  *
  * What the kernel offers and which setup flags are used is logged once by
  * ferry_uring_queue_init(), as ferryd does.
@@ -27,6 +27,8 @@
 #define PROG	"ferry-test-uring"
 #define BLK	4096
 #define NBLK	16
+enum { UD_WRITE, UD_FSYNC, UD_READ, UD_NR };
+
 #define WANTED	(IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN | \
 		 IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | \
 		 IORING_SETUP_CLAMP)
@@ -37,20 +39,23 @@ static int fail(const char *what, int err)
 	return 1;
 }
 
-/* Submit what is queued and reap one completion; its result in *res. */
-static int submit_wait(struct io_uring *ring, const char *what, int *res)
+/* Submit what is queued and reap n completions into res[user_data]. */
+static int submit_reap(struct io_uring *ring, int n, int *res)
 {
 	struct io_uring_cqe *cqe;
 	int ret;
 
-	ret = io_uring_submit_and_wait(ring, 1);
+	ret = io_uring_submit(ring);
 	if (ret < 0)
-		return fail(what, ret);
-	ret = io_uring_wait_cqe(ring, &cqe);
-	if (ret < 0)
-		return fail(what, ret);
-	*res = cqe->res;
-	io_uring_cqe_seen(ring, cqe);
+		return fail("submit", ret);
+	while (n--) {
+		ret = io_uring_wait_cqe(ring, &cqe);
+		if (ret < 0)
+			return fail("wait", ret);
+		if (cqe->user_data < UD_NR)
+			res[cqe->user_data] = cqe->res;
+		io_uring_cqe_seen(ring, cqe);
+	}
 	return 0;
 }
 
@@ -62,20 +67,24 @@ static int test_poll(struct io_uring *ring)
 
 	if (pipe(p))
 		return fail("pipe", errno);
+	/* As ferryd's wait_ring(): arm, then submit and wait, bounded. */
 	io_uring_prep_poll_add(io_uring_get_sqe(ring), p[0], POLLIN);
-	ret = io_uring_submit(ring);
-	if (ret != 1)
-		return fail("poll: submit", ret < 0 ? ret : -EIO);
-	ret = io_uring_wait_cqe_timeout(ring, &cqe, &ts);
-	if (ret != -ETIME) {
+	/* liburing 2.3 returns the number submitted, later ones -ETIME. */
+	ret = io_uring_submit_and_wait_timeout(ring, &cqe, 1, &ts, NULL);
+	if (ret < 0 && ret != -ETIME)
+		return fail("poll: submit and wait", ret);
+	if (!io_uring_peek_cqe(ring, &cqe)) {
 		fprintf(stderr, PROG ": poll: completed (%d) on an empty pipe\n",
-			ret ? ret : cqe->res);
+			cqe->res);
 		return 1;
 	}
 	if (write(p[1], "x", 1) != 1)
 		return fail("pipe write", errno);
-	if (submit_wait(ring, "poll: wait", &res))
-		return 1;
+	ret = io_uring_wait_cqe(ring, &cqe);
+	if (ret < 0)
+		return fail("poll: wait", ret);
+	res = cqe->res;
+	io_uring_cqe_seen(ring, cqe);
 	close(p[0]);
 	close(p[1]);
 	if (res < 0)
@@ -90,8 +99,9 @@ static int test_poll(struct io_uring *ring)
 
 static int test_direct(struct io_uring *ring, const char *path)
 {
+	struct io_uring_sqe *sqe;
 	char *wbuf, *rbuf;
-	int fd, res, i, err = 1;
+	int fd, res[UD_NR] = { 0 }, i, err = 1;
 
 	if (posix_memalign((void **)&wbuf, BLK, BLK * NBLK) ||
 	    posix_memalign((void **)&rbuf, BLK, BLK * NBLK))
@@ -106,30 +116,40 @@ static int test_direct(struct io_uring *ring, const char *path)
 			strerror(errno));
 		goto out_free;
 	}
-	io_uring_prep_write(io_uring_get_sqe(ring), fd, wbuf, BLK * NBLK, 0);
-	if (submit_wait(ring, "write", &res))
+	/* As ferryd's write_durable(): WRITE linked to FSYNC(DATASYNC). */
+	sqe = io_uring_get_sqe(ring);
+	io_uring_prep_write(sqe, fd, wbuf, BLK * NBLK, 0);
+	sqe->flags |= IOSQE_IO_LINK;
+	sqe->user_data = UD_WRITE;
+	sqe = io_uring_get_sqe(ring);
+	io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
+	sqe->user_data = UD_FSYNC;
+	if (submit_reap(ring, 2, res))
 		goto out_close;
-	if (res != BLK * NBLK) {
+	if (res[UD_WRITE] != BLK * NBLK) {
 		fprintf(stderr, PROG ": %s: O_DIRECT write returned %d (%s)\n",
-			path, res, res < 0 ? strerror(-res) : "short");
+			path, res[UD_WRITE],
+			res[UD_WRITE] < 0 ? strerror(-res[UD_WRITE]) : "short");
 		goto out_close;
 	}
-	io_uring_prep_fsync(io_uring_get_sqe(ring), fd, 0);
-	if (submit_wait(ring, "fsync", &res))
-		goto out_close;
-	if (res) {
-		fprintf(stderr, PROG ": %s: fsync: %s\n", path, strerror(-res));
+	if (res[UD_FSYNC]) {
+		fprintf(stderr, PROG ": %s: linked fdatasync: %s\n", path,
+			strerror(-res[UD_FSYNC]));
 		goto out_close;
 	}
-	io_uring_prep_read(io_uring_get_sqe(ring), fd, rbuf, BLK * NBLK, 0);
-	if (submit_wait(ring, "read", &res))
+	sqe = io_uring_get_sqe(ring);
+	io_uring_prep_read(sqe, fd, rbuf, BLK * NBLK, 0);
+	sqe->user_data = UD_READ;
+	if (submit_reap(ring, 1, res))
 		goto out_close;
-	if (res != BLK * NBLK || memcmp(wbuf, rbuf, BLK * NBLK)) {
+	if (res[UD_READ] != BLK * NBLK || memcmp(wbuf, rbuf, BLK * NBLK)) {
 		fprintf(stderr, PROG ": %s: O_DIRECT read back %d bytes, %s\n",
-			path, res, res < 0 ? strerror(-res) : "data differs");
+			path, res[UD_READ], res[UD_READ] < 0 ?
+			strerror(-res[UD_READ]) : "data differs");
 		goto out_close;
 	}
-	printf(PROG ": O_DIRECT WRITE + FSYNC + READ of %s: ok\n", path);
+	printf(PROG ": O_DIRECT WRITE linked to FSYNC(DATASYNC), READ back, of %s: ok\n",
+	       path);
 	err = 0;
 out_close:
 	close(fd);
