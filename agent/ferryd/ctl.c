@@ -129,18 +129,13 @@ static uint64_t oldest_change_ns(struct ferryd *fd, const struct spool_stat *ss,
 
 	if (ds->open_oldest_ns && (!t || ds->open_oldest_ns < t))
 		t = ds->open_oldest_ns;
-	if (!t && fd->dv.rs.hdr) {
-		const struct ferry_ring_hdr *h = fd->dv.rs.hdr;
-		uint64_t head = __atomic_load_n(&h->head, __ATOMIC_ACQUIRE);
+	if (!t && fd->dv.rs.rd) {
+		struct ring_reader peek = *fd->dv.rs.rd;
+		const struct ferry_rec *r;
 
-		if (head != ds->pos) {
-			const struct ferry_rec *r = (const void *)
-				(fd->dv.rs.data + (ds->pos & (h->data_size - 1)));
-
-			if (__atomic_load_n(&r->pos, __ATOMIC_ACQUIRE) ==
-			    ds->pos)
-				t = r->time_ns;
-		}
+		peek.pos = ds->pos;
+		if (ring_reader_next(&peek, &r) == 1)
+			t = r->time_ns;
 	}
 	return t;
 }

@@ -29,9 +29,8 @@
 static int dev_consume(struct ring_src *rs, uint64_t pos)
 {
 	struct dev *dv = rs->ctx;
-	struct ferry_consume c = { .pos = pos };
 
-	return ioctl(dv->fd, FERRY_IOC_CONSUME, &c) ? -errno : 0;
+	return ferry_dev_consume(&dv->kdev, pos);
 }
 
 static void fill_hrl_disk(const struct dev_disk *dd, struct hrl_disk *hd)
@@ -49,14 +48,16 @@ static int dev_disks(struct ring_src *rs, struct hrl_disk *out,
 {
 	struct dev *dv = rs->ctx;
 	struct ferry_list_entry ents[FERRY_MAX_DISKS];
-	struct ferry_list l = { .count = FERRY_MAX_DISKS,
-				.entries = (uintptr_t)ents };
 	unsigned int i, j, n = 0;
+	int nr;
 
-	if (ioctl(dv->fd, FERRY_IOC_LIST, &l))
-		return -errno;
+	nr = ferry_dev_list(&dv->kdev, ents, FERRY_MAX_DISKS);
+	if (nr < 0)
+		return nr;
+	if (nr > (int)FERRY_MAX_DISKS)
+		nr = FERRY_MAX_DISKS;
 	pthread_mutex_lock(&dv->lock);
-	for (i = 0; i < l.count && n < max; i++) {
+	for (i = 0; i < (unsigned int)nr && n < max; i++) {
 		for (j = 0; j < dv->nr_disks; j++)
 			if (dv->disks[j].kid == ents[i].disk_id)
 				break;
@@ -72,111 +73,53 @@ static int dev_disks(struct ring_src *rs, struct hrl_disk *out,
 	return n;
 }
 
-static int map_ring(struct dev *dv, char *why, size_t len)
-{
-	const struct ferry_ring_hdr *h;
-	size_t pg = sysconf(_SC_PAGESIZE);
-
-	h = mmap(NULL, pg, PROT_READ, MAP_SHARED, dv->fd, 0);
-	if (h == MAP_FAILED) {
-		snprintf(why, len, "mmap ring header: %s", strerror(errno));
-		return -errno;
-	}
-	if (h->magic != FERRY_RING_MAGIC || h->version != FERRY_UAPI_VERSION) {
-		snprintf(why, len, "ring: magic %#x version %u, this ferryd speaks version %u",
-			 h->magic, h->version, FERRY_UAPI_VERSION);
-		munmap((void *)h, pg);
-		return -EPROTO;
-	}
-	dv->map_len = h->hdr_size + h->data_size;
-	munmap((void *)h, pg);
-	dv->map = mmap(NULL, dv->map_len, PROT_READ, MAP_SHARED, dv->fd, 0);
-	if (dv->map == MAP_FAILED) {
-		dv->map = NULL;
-		snprintf(why, len, "mmap ring (%zu bytes): %s", dv->map_len,
-			 strerror(errno));
-		return -errno;
-	}
-	h = dv->map;
-	dv->rs.hdr = h;
-	dv->rs.data = (const uint8_t *)dv->map + h->hdr_size;
-	return 0;
-}
-
 int dev_open(struct dev *dv, const char *path, uint64_t ring_bytes,
 	     char *why, size_t len)
 {
-	struct ferry_info info;
 	int r;
 
 	memset(dv, 0, sizeof(*dv));
 	pthread_mutex_init(&dv->lock, NULL);
 	dv->sysfs = "/sys";
-	dv->fd = open(path, O_RDWR | O_CLOEXEC);
-	if (dv->fd < 0) {
-		snprintf(why, len, "%s: %s%s", path, strerror(errno),
-			 errno == ENOENT ? " (is ferry.ko loaded?)" : "");
-		return -errno;
+	r = ferry_dev_open(&dv->kdev, path, ring_bytes);
+	if (r) {
+		dv->kdev.fd = -1;
+		snprintf(why, len, "%s: %s%s", path, strerror(-r),
+			 r == -ENOENT ? " (is ferry.ko loaded?)" :
+			 r == -EPROTO ? " (ferry.ko speaks another version)" : "");
+		return r;
 	}
-	memset(&info, 0, sizeof(info));
-	if (ioctl(dv->fd, FERRY_IOC_INFO, &info)) {
-		r = -errno;
-		snprintf(why, len, "%s: FERRY_IOC_INFO: %s", path, strerror(errno));
-		goto out_close;
-	}
-	if (!info.ring_bytes) {
-		struct ferry_ring_setup rs = { .ring_bytes = ring_bytes };
-
-		if (ioctl(dv->fd, FERRY_IOC_RING_SETUP, &rs) && errno != EBUSY) {
-			r = -errno;
-			snprintf(why, len, "%s: ring of %llu bytes: %s", path,
-				 (unsigned long long)ring_bytes, strerror(errno));
-			goto out_close;
-		}
-	}
-	r = map_ring(dv, why, len);
-	if (r)
-		goto out_close;
-	dv->rs.poll_fd = dv->fd;
+	dv->rs.rd = &dv->kdev.rd;
+	dv->rs.poll_fd = dv->kdev.fd;
 	dv->rs.consume = dev_consume;
 	dv->rs.disks = dev_disks;
 	dv->rs.ctx = dv;
 	return 0;
-
-out_close:
-	close(dv->fd);
-	dv->fd = -1;
-	return r;
 }
 
 void dev_close(struct dev *dv)
 {
-	if (dv->map)
-		munmap(dv->map, dv->map_len);
-	if (dv->fd >= 0)
-		close(dv->fd);
-	dv->fd = -1;
-	dv->map = NULL;
+	if (dv->kdev.fd >= 0)
+		ferry_dev_close(&dv->kdev);
+	dv->kdev.fd = -1;
 }
 
 int dev_stats(struct dev *dv, uint32_t kid, struct ferry_stats *st)
 {
 	memset(st, 0, sizeof(*st));
-	st->disk_id = kid;
-	return ioctl(dv->fd, FERRY_IOC_STATS, st) ? -errno : 0;
+	return ferry_dev_stats(&dv->kdev, kid, st);
 }
 
 /* The ring disk_id the kernel gave dev, when already attached. */
 static int find_attached(struct dev *dv, dev_t dev, uint32_t *kid)
 {
 	struct ferry_list_entry ents[FERRY_MAX_DISKS];
-	struct ferry_list l = { .count = FERRY_MAX_DISKS,
-				.entries = (uintptr_t)ents };
-	unsigned int i;
+	int i, nr;
 
-	if (ioctl(dv->fd, FERRY_IOC_LIST, &l))
-		return -errno;
-	for (i = 0; i < l.count; i++) {
+	nr = ferry_dev_list(&dv->kdev, ents, FERRY_MAX_DISKS);
+	if (nr < 0)
+		return nr;
+	for (i = 0; i < nr && i < (int)FERRY_MAX_DISKS; i++) {
 		if (ents[i].major == major(dev) && ents[i].minor == minor(dev)) {
 			*kid = ents[i].disk_id;
 			return 0;
@@ -229,19 +172,17 @@ int dev_attach(struct dev *dv, const char *spec, char *why, size_t len)
 		return r;
 	snprintf(dd.spec, sizeof(dd.spec), "%s", spec);
 	memset(&a, 0, sizeof(a));
-	a.major = major(dd.id.dev);
-	a.minor = minor(dd.id.dev);
-	if (!ioctl(dv->fd, FERRY_IOC_ATTACH, &a)) {
+	r = ferry_dev_attach(&dv->kdev, dd.id.dev, &a);
+	if (!r) {
 		dd.kid = a.disk_id;
 		dd.size_bytes = a.size_bytes;
 		dd.lbs = a.lbs;
-	} else if ((errno == EEXIST || errno == EBUSY) &&
+	} else if ((r == -EEXIST || r == -EBUSY) &&
 		   !find_attached(dv, dd.id.dev, &dd.kid)) {
 		sysfs_geometry(dv, &dd);	/* adopted after a restart */
 	} else {
-		r = -errno;
 		snprintf(why, len, "attach %s (/dev/%s): %s", spec, dd.id.name,
-			 strerror(errno));
+			 strerror(-r));
 		return r;
 	}
 	pthread_mutex_lock(&dv->lock);
@@ -262,7 +203,6 @@ int dev_attach(struct dev *dv, const char *spec, char *why, size_t len)
 
 int dev_detach(struct dev *dv, const char *spec, char *why, size_t len)
 {
-	struct ferry_detach dt;
 	struct disk_id id;
 	struct dev_disk *dd;
 	uint32_t kid;
@@ -277,12 +217,10 @@ int dev_detach(struct dev *dv, const char *spec, char *why, size_t len)
 			 id.name);
 		return -ENOENT;
 	}
-	memset(&dt, 0, sizeof(dt));
-	dt.disk_id = kid;
-	if (ioctl(dv->fd, FERRY_IOC_DETACH, &dt)) {
-		r = -errno;
+	r = ferry_dev_detach(&dv->kdev, kid);
+	if (r) {
 		snprintf(why, len, "detach %s (/dev/%s): %s", spec, id.name,
-			 strerror(errno));
+			 strerror(-r));
 		return r;
 	}
 	pthread_mutex_lock(&dv->lock);
@@ -380,29 +318,30 @@ static int stat_first(const char *path, int fd, void *arg)
 	return fstat(fd, arg) ? -errno : 1;
 }
 
-int dev_exclude_spool(struct dev *dv, struct dev_disk *dd, char *why,
-		      size_t len)
+int dev_spool_disk(const char *sysfs, struct spool *sp, dev_t *fs_dev,
+		   dev_t *whole, uint64_t *start)
 {
-	struct ferry_exclude ex;
-	struct excl *x;
 	struct stat st;
-	dev_t whole;
+
+	if (spool_for_each_file(sp, stat_first, &st) != 1)
+		return -EIO;
+	*fs_dev = st.st_dev;
+	return disk_whole(sysfs, st.st_dev, whole, start);
+}
+
+int dev_spool_extents(const char *sysfs, struct spool *sp,
+		      struct ferry_extent *ext, unsigned int *n,
+		      char *why, size_t len)
+{
+	struct excl *x;
+	dev_t fs_dev, whole;
 	uint64_t start;
 	int r;
 
-	if (!dv->sp || spool_for_each_file(dv->sp, stat_first, &st) != 1)
-		return 0;
-	if (disk_whole(dv->sysfs, st.st_dev, &whole, &start))
-		return 0;	/* not a block device we know (tmpfs, ...) */
-	if (whole != dd->id.dev) {
-		char name[32];
-
-		if (!disk_name(dv->sysfs, st.st_dev, name, sizeof(name)) &&
-		    (!strncmp(name, "dm-", 3) || !strncmp(name, "md", 2)))
-			fprintf(stderr,
-				"ferryd: spool on /dev/%s (stacked): its writes cannot be excluded and are tracked if %s is below it\n",
-				name, dd->spec);
-		return 0;
+	r = dev_spool_disk(sysfs, sp, &fs_dev, &whole, &start);
+	if (r) {
+		snprintf(why, len, "spool: not on a block device ferryd knows");
+		return r;
 	}
 	x = calloc(1, sizeof(*x));
 	if (!x)
@@ -410,21 +349,56 @@ int dev_exclude_spool(struct dev *dv, struct dev_disk *dd, char *why,
 	x->part_start = start;
 	x->why = why;
 	x->len = len;
-	r = spool_for_each_file(dv->sp, fiemap_file, x);
+	r = spool_for_each_file(sp, fiemap_file, x);
+	if (!r) {
+		memcpy(ext, x->ext, x->n * sizeof(*ext));
+		*n = x->n;
+	}
+	free(x);
+	return r;
+}
+
+int dev_exclude_spool(struct dev *dv, struct dev_disk *dd, char *why,
+		      size_t len)
+{
+	struct ferry_exclude ex;
+	struct ferry_extent *ext;
+	dev_t fs_dev, whole;
+	uint64_t start;
+	unsigned int n = 0;
+	int r;
+
+	if (!dv->sp ||
+	    dev_spool_disk(dv->sysfs, dv->sp, &fs_dev, &whole, &start))
+		return 0;	/* not on a block device (tmpfs, ...) */
+	if (whole != dd->id.dev) {
+		char name[32];
+
+		if (!disk_name(dv->sysfs, fs_dev, name, sizeof(name)) &&
+		    (!strncmp(name, "dm-", 3) || !strncmp(name, "md", 2)))
+			fprintf(stderr,
+				"ferryd: spool on /dev/%s (stacked): its writes cannot be excluded and are tracked if %s is below it\n",
+				name, dd->spec);
+		return 0;
+	}
+	ext = calloc(FERRY_MAX_EXCLUDE, sizeof(*ext));
+	if (!ext)
+		return -ENOMEM;
+	r = dev_spool_extents(dv->sysfs, dv->sp, ext, &n, why, len);
 	if (!r) {
 		memset(&ex, 0, sizeof(ex));
 		ex.disk_id = dd->kid;
-		ex.count = x->n;
-		ex.extents = (uintptr_t)x->ext;
-		if (ioctl(dv->fd, FERRY_IOC_EXCLUDE, &ex)) {
+		ex.count = n;
+		ex.extents = (uintptr_t)ext;
+		if (ioctl(dv->kdev.fd, FERRY_IOC_EXCLUDE, &ex)) {
 			r = -errno;
 			snprintf(why, len, "exclude the spool on %s: %s",
 				 dd->spec, strerror(errno));
 		} else {
-			r = x->n;
-			dd->nr_excluded = x->n;
+			r = n;
+			dd->nr_excluded = n;
 		}
 	}
-	free(x);
+	free(ext);
 	return r;
 }

@@ -9,6 +9,8 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include <ferry/ring.h>
+
 #include "disk.h"
 #include "drain.h"
 
@@ -22,9 +24,7 @@ struct dev_disk {
 };
 
 struct dev {
-	int fd;
-	void *map;
-	size_t map_len;
+	struct ferry_dev kdev;	/* <ferry/ring.h>: device and ring reader */
 	const char *sysfs;
 	struct ring_src rs;
 	pthread_mutex_t lock;	/* protects disks[] and nr_disks */
@@ -58,5 +58,14 @@ int dev_stats(struct dev *dv, uint32_t kid, struct ferry_stats *st);
  */
 int dev_exclude_spool(struct dev *dv, struct dev_disk *dd, char *why,
 		      size_t len);
+
+/* The spool's file system device, its whole disk and partition start. */
+int dev_spool_disk(const char *sysfs, struct spool *sp, dev_t *fs_dev,
+		   dev_t *whole, uint64_t *start);
+
+/* The spool files' extents in whole-disk bytes, merged; *n of them. */
+int dev_spool_extents(const char *sysfs, struct spool *sp,
+		      struct ferry_extent *ext, unsigned int *n,
+		      char *why, size_t len);
 
 #endif /* FERRYD_DEV_H */

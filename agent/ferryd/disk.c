@@ -87,7 +87,30 @@ int disk_whole(const char *sysfs, dev_t dev, dev_t *whole, uint64_t *start)
 	return 0;
 }
 
-/* serial or wwid of /sys/block/NAME, trying both places. */
+/* SCSI: the unit serial number VPD page (0x80), after its 4-byte header. */
+static int vpd_serial(const char *sysfs, const char *name, char *buf,
+		      size_t len)
+{
+	char path[PATH_MAX], raw[260];
+	size_t i, n = 0;
+	ssize_t got;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/block/%s/device/vpd_pg80", sysfs,
+		 name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -ENOENT;
+	got = read(fd, raw, sizeof(raw));
+	close(fd);
+	for (i = 4; got > 4 && i < (size_t)got && n + 1 < len; i++)
+		if (raw[i] && raw[i] != ' ')
+			buf[n++] = raw[i];
+	buf[n] = 0;
+	return n ? 0 : -ENOENT;
+}
+
+/* serial or wwid of /sys/block/NAME, trying every place. */
 static int block_attr(const char *sysfs, const char *name, const char *attr,
 		      char *buf, size_t len)
 {
@@ -100,6 +123,8 @@ static int block_attr(const char *sysfs, const char *name, const char *attr,
 		 attr);
 	if (!read_attr(path, buf, len) && *buf)
 		return 0;
+	if (!strcmp(attr, "serial"))
+		return vpd_serial(sysfs, name, buf, len);
 	return -ENOENT;
 }
 

@@ -46,37 +46,6 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-/* The record at ring position pos once the producer has published it. */
-static const struct ferry_rec *ring_rec(const struct ring_src *rs,
-					uint64_t pos)
-{
-	uint64_t mask = rs->hdr->data_size - 1;
-	const struct ferry_rec *r = (const void *)(rs->data + (pos & mask));
-
-	if (__atomic_load_n(&r->pos, __ATOMIC_ACQUIRE) != pos)
-		return NULL;
-	return r;
-}
-
-static int rec_check(const struct ring_src *rs, const struct ferry_rec *r,
-		     uint64_t pos, char *why, size_t len)
-{
-	uint64_t size = rs->hdr->data_size;
-	uint64_t room = size - (pos & (size - 1));
-	uint64_t need = sizeof(*r);
-
-	if (r->op == FERRY_OP_WRITE && !(r->flags & FERRY_REC_NODATA))
-		need += r->len;
-	if (r->size < need || r->size % FERRY_REC_ALIGN || r->size > room) {
-		snprintf(why, len,
-			 "ring record at %llu (seq %llu): size %u does not fit op %u len %u",
-			 (unsigned long long)pos, (unsigned long long)r->seq,
-			 r->size, r->op, r->len);
-		return -EBADMSG;
-	}
-	return 0;
-}
-
 int drain_init(struct drain *d, struct ring_src *rs, struct spool *sp,
 	       uint64_t seal_ms, uint64_t poll_ms, char *why, size_t len)
 {
@@ -99,7 +68,7 @@ int drain_init(struct drain *d, struct ring_src *rs, struct spool *sp,
 			 (unsigned long long)d->seg_size);
 		return -ENOMEM;
 	}
-	d->st.pos = d->st.consumed = rs->hdr->tail;
+	d->st.pos = d->st.consumed = ring_reader_pos(rs->rd);
 
 	r = ferry_uring_probe(&caps);
 	if (!r)
@@ -235,28 +204,35 @@ static int seg_add(struct drain *d, const struct ferry_rec *fr,
  */
 static int collect(struct drain *d, char *why, size_t len)
 {
+	struct ring_reader *rd = d->rs->rd;
 	const struct ferry_rec *fr;
-	uint64_t pos = d->st.pos;
-	int r = 0;
+	uint64_t before;
+	int r;
 
-	while ((fr = ring_rec(d->rs, pos))) {
-		r = rec_check(d->rs, fr, pos, why, len);
+	for (;;) {
+		before = rd->pos;
+		r = ring_reader_next(rd, &fr);
+		if (r < 0) {
+			snprintf(why, len, "ring at %llu: %s",
+				 (unsigned long long)before,
+				 r == -ESTALE ? "released by another consumer" :
+				 "inconsistent record header");
+			break;
+		}
+		if (!r)
+			break;
+		r = seg_add(d, fr, why, len);
+		if (r == -ENOSPC) {
+			rd->pos = before;	/* read it again for the next one */
+			r = 1;
+			break;
+		}
 		if (r)
 			break;
-		if (fr->op != FERRY_OP_PAD) {
-			r = seg_add(d, fr, why, len);
-			if (r == -ENOSPC) {
-				r = 1;
-				break;
-			}
-			if (r)
-				break;
-		}
-		pos += fr->size;
-		d->end_pos = pos;
+		d->end_pos = ring_reader_pos(rd);
 	}
 	pthread_mutex_lock(&d->lock);
-	d->st.pos = pos;
+	d->st.pos = rd->pos;
 	d->st.open_oldest_ns = d->open ? d->oldest_ns : 0;
 	pthread_mutex_unlock(&d->lock);
 	return r;
@@ -395,7 +371,7 @@ static int seal(struct drain *d, char *why, size_t len)
 
 static bool ring_half_full(const struct drain *d)
 {
-	const struct ferry_ring_hdr *h = d->rs->hdr;
+	const struct ferry_ring_hdr *h = d->rs->rd->hdr;
 	uint64_t head = __atomic_load_n(&h->head, __ATOMIC_ACQUIRE);
 	uint64_t tail = __atomic_load_n(&h->tail, __ATOMIC_ACQUIRE);
 
@@ -405,15 +381,15 @@ static bool ring_half_full(const struct drain *d)
 /* Release ring space taken only by PAD records, with no segment open. */
 static int consume_pads(struct drain *d)
 {
+	uint64_t pos = d->st.pos;
 	int r;
 
-	if (d->open || d->end_pos == d->st.consumed ||
-	    d->end_pos != d->st.pos)
+	if (d->open || d->finished || pos == d->st.consumed)
 		return 0;
-	r = d->rs->consume(d->rs, d->end_pos);
+	r = d->rs->consume(d->rs, pos);
 	if (!r) {
 		pthread_mutex_lock(&d->lock);
-		d->st.consumed = d->end_pos;
+		d->st.consumed = pos;
 		pthread_mutex_unlock(&d->lock);
 	}
 	return r;
@@ -427,8 +403,6 @@ static void wait_ring(struct drain *d, uint64_t ns)
 	struct io_uring_cqe *cqe;
 	struct io_uring_sqe *sqe;
 
-	if (ring_rec(d->rs, d->st.pos))
-		return;
 	if (!d->use_uring) {
 		struct pollfd pfd = { .fd = d->rs->poll_fd, .events = POLLIN };
 
@@ -464,6 +438,10 @@ static int step(struct drain *d, char *why, size_t len)
 		r = consume_pads(d);
 		if (r)
 			return r;
+		if (d->exit_when_idle) {
+			*d->stop = 1;
+			return 0;
+		}
 		wait_ring(d, IDLE_WAIT_NS);
 		return 0;
 	}

@@ -17,13 +17,13 @@
 
 #include <ferry.h>
 #include <ferry/hrl.h>
+#include <ferry/ring.h>
 #include <liburing.h>
 
 #include "spool.h"
 
 struct ring_src {
-	const struct ferry_ring_hdr *hdr;
-	const uint8_t *data;		/* hdr_size bytes after hdr */
+	struct ring_reader *rd;		/* <ferry/ring.h>: the one consumer */
 	int poll_fd;			/* POLLIN when new records may be there */
 	/* release the ring up to pos (a record boundary).  0 or -errno */
 	int (*consume)(struct ring_src *rs, uint64_t pos);
@@ -55,6 +55,7 @@ struct drain {
 	uint64_t seg_size;
 	uint8_t machine_id[16];
 	volatile sig_atomic_t *stop;
+	bool exit_when_idle;	/* stop once the ring is empty and sealed */
 
 	pthread_mutex_t lock;	/* protects st */
 	struct drain_stat st;

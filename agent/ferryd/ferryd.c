@@ -5,8 +5,11 @@
  *
  *   ferryd [-c FILE]                 run (foreground; systemd Type=notify)
  *   ferryd -c FILE --check-config    parse the config and exit
+ *   ferryd -c FILE --exit-when-drained   drain until the ring is empty, exit
  *   ferryd -c FILE export-spool DIR  copy unacknowledged segments to DIR as
  *                                    seg-ID.hrl (ferryd must be stopped)
+ *   ferryd -c FILE spool-extents     the spool files' extents on their
+ *                                    whole disk: "OFFSET LENGTH" in bytes
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -40,8 +43,9 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: ferryd [-c FILE] [--check-config]\n"
+		"usage: ferryd [-c FILE] [--check-config] [--exit-when-drained]\n"
 		"       ferryd [-c FILE] export-spool DIR\n"
+		"       ferryd [-c FILE] spool-extents\n"
 		"  -c FILE  configuration (default %s)\n", FERRYD_CONF_PATH);
 }
 
@@ -143,6 +147,30 @@ static int export_spool(struct ferryd *fd, const char *dir)
 	return 0;
 }
 
+static int spool_extents(struct ferryd *fd)
+{
+	struct ferry_extent *ext = calloc(FERRY_MAX_EXCLUDE, sizeof(*ext));
+	char why[ERRLEN];
+	unsigned int i, n = 0;
+	int r;
+
+	r = ext ? open_spool(fd, why) : -ENOMEM;
+	if (!r) {
+		r = dev_spool_extents("/sys", fd->sp, ext, &n, why, ERRLEN);
+		spool_close(fd->sp);
+	}
+	if (r) {
+		fprintf(stderr, "ferryd: %s\n", why);
+		free(ext);
+		return 1;
+	}
+	for (i = 0; i < n; i++)
+		printf("%llu %llu\n", (unsigned long long)ext[i].offset,
+		       (unsigned long long)ext[i].len);
+	free(ext);
+	return 0;
+}
+
 static int setup(struct ferryd *fd, char *why)
 {
 	unsigned int i;
@@ -179,8 +207,7 @@ static void teardown(struct ferryd *fd)
 	ctl_stop(fd);
 	if (fd->dr.buf)
 		drain_fini(&fd->dr);
-	if (fd->dv.fd > 0)
-		dev_close(&fd->dv);
+	dev_close(&fd->dv);
 	spool_close(fd->sp);
 }
 
@@ -193,7 +220,7 @@ static int run(struct ferryd *fd)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	fd->dv.fd = -1;
+	fd->dv.kdev.fd = -1;
 	fd->ctl_fd = -1;
 	r = setup(fd, why);
 	if (r) {
@@ -227,6 +254,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check-config", no_argument, NULL, 'C' },
+		{ "exit-when-drained", no_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL }
 	};
@@ -240,6 +268,7 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'c': fd.conf_path = optarg; given = true; break;
 		case 'C': check = true; break;
+		case 'E': fd.dr.exit_when_idle = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -255,6 +284,8 @@ int main(int argc, char **argv)
 	if (optind < argc && !strcmp(argv[optind], "export-spool") &&
 	    optind + 2 == argc)
 		return export_spool(&fd, argv[optind + 1]);
+	if (optind + 1 == argc && !strcmp(argv[optind], "spool-extents"))
+		return spool_extents(&fd);
 	if (optind != argc) {
 		usage(stderr);
 		return 2;
