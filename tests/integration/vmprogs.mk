@@ -1,0 +1,13 @@
+# Programs run inside the VM scenarios (copied into the guest with
+# build/bin) or by their host hooks; not run by the integration runner.
+BINS += ferry-test-blkops ferry-test-replay ferry-test-ioctl
+ferry-test-blkops_SRCS := tests/vm/progs/ferry-test-blkops.c
+ferry-test-replay_SRCS := tests/vm/progs/ferry-test-replay.c
+ferry-test-ioctl_SRCS := tests/vm/progs/ferry-test-ioctl.c
+
+# Guest driver scripts land in build/bin like the programs.
+VM_SCRIPTS := ferry-test-capture
+userspace: $(addprefix $(BIN)/,$(VM_SCRIPTS))
+$(BIN)/ferry-test-%: tests/vm/progs/ferry-test-%.sh
+	@mkdir -p $(dir $@)
+	install -m 0755 $< $@

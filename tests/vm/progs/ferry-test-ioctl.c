@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * ferry-test-ioctl DISK PARTITION: every /dev/ferry ioctl (and mmap) with
+ * malformed arguments -- wrong sizes, bad pointers, huge values, reserved
+ * fields set, wrong device, wrong state, bad consume positions -- must fail
+ * with the documented errno (docs/kmod.md), and the well-formed calls in
+ * between must work.  DISK is a scratch whole disk (its first MiB gets
+ * written), PARTITION a partition of some disk.  Exit 0 when every check
+ * held, 1 otherwise, listing each failed check.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include <ferry.h>
+
+static int fd = -1;
+static int failures, checks;
+
+#define BAD_PTR		((void *)(uintptr_t)0xffff888000000000ull)
+
+static void expect(const char *what, int ret, int want)
+{
+	int got = ret < 0 ? errno : 0;
+
+	checks++;
+	if (got == want)
+		return;
+	failures++;
+	fprintf(stderr, "FAIL %s: got %s, want %s\n", what,
+		got ? strerror(got) : "success", want ? strerror(want) : "success");
+}
+
+#define IOC(cmd, arg, want) expect(#cmd " " #arg, ioctl(fd, cmd, arg), want)
+
+static void wrong_sizes(void)
+{
+	static const unsigned int nrs[] = { 0, 1, 3, 4, 5, 6, 7, 8, 9 };
+	char buf[512] = { 0 };
+	unsigned int i;
+
+	for (i = 0; i < sizeof(nrs) / sizeof(nrs[0]); i++) {
+		expect("size 8", ioctl(fd, _IOWR(FERRY_IOC_MAGIC, nrs[i], uint64_t), buf), ENOTTY);
+		expect("size 300", ioctl(fd, _IOC(_IOC_READ | _IOC_WRITE, FERRY_IOC_MAGIC, nrs[i], 300), buf), ENOTTY);
+	}
+	expect("unknown nr", ioctl(fd, _IOWR(FERRY_IOC_MAGIC, 0x7f, struct ferry_stats), buf), ENOTTY);
+	expect("other magic", ioctl(fd, _IOR('x', 0, struct ferry_info), buf), ENOTTY);
+	expect("TEARDOWN with arg bits", ioctl(fd, _IOW(FERRY_IOC_MAGIC, 0x02, int), buf), ENOTTY);
+}
+
+static void bad_pointers(void)
+{
+	static const unsigned long cmds[] = {
+		FERRY_IOC_INFO, FERRY_IOC_RING_SETUP, FERRY_IOC_ATTACH,
+		FERRY_IOC_DETACH, FERRY_IOC_CONSUME, FERRY_IOC_STATS,
+		FERRY_IOC_LIST, FERRY_IOC_CLEAR_RESYNC,
+	};
+	unsigned int i;
+
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		expect("NULL", ioctl(fd, cmds[i], NULL), EFAULT);
+		expect("kernel pointer", ioctl(fd, cmds[i], BAD_PTR), EFAULT);
+		expect("pointer 1", ioctl(fd, cmds[i], (void *)1), EFAULT);
+	}
+}
+
+static void no_ring(dev_t disk)
+{
+	struct ferry_attach at = { .major = major(disk), .minor = minor(disk) };
+	struct ferry_consume c = { 0 };
+	struct ferry_stats st = { .disk_id = FERRY_DISK_ALL };
+	struct ferry_info info;
+
+	IOC(FERRY_IOC_INFO, &info, 0);
+	IOC(FERRY_IOC_ATTACH, &at, ENOBUFS);
+	IOC(FERRY_IOC_CONSUME, &c, ENOBUFS);
+	IOC(FERRY_IOC_RING_TEARDOWN, NULL, ENOBUFS);
+	IOC(FERRY_IOC_STATS, &st, 0);
+	expect("mmap without ring",
+	       mmap(NULL, 8192, PROT_READ, MAP_SHARED, fd, 0) == MAP_FAILED ? -1 : 0,
+	       ENOBUFS);
+}
+
+static void ring_setup(void)
+{
+	struct ferry_ring_setup rs;
+
+	rs = (struct ferry_ring_setup){ .ring_bytes = 1 << 20, .flags = 1 };
+	IOC(FERRY_IOC_RING_SETUP, &rs, EINVAL);
+	rs = (struct ferry_ring_setup){ .ring_bytes = 1 << 20, .reserved[1] = 7 };
+	IOC(FERRY_IOC_RING_SETUP, &rs, EINVAL);
+	rs = (struct ferry_ring_setup){ .ring_bytes = 1 << 20, .hdr_size = 4096 };
+	IOC(FERRY_IOC_RING_SETUP, &rs, EINVAL);
+	rs = (struct ferry_ring_setup){ .ring_bytes = (1 << 20) + 4096 };
+	IOC(FERRY_IOC_RING_SETUP, &rs, EINVAL);
+	rs = (struct ferry_ring_setup){ .ring_bytes = 4096 };
+	IOC(FERRY_IOC_RING_SETUP, &rs, EINVAL);
+	rs = (struct ferry_ring_setup){ .ring_bytes = 1ull << 62 };
+	IOC(FERRY_IOC_RING_SETUP, &rs, EINVAL);
+	rs = (struct ferry_ring_setup){ .ring_bytes = ~0ull };
+	IOC(FERRY_IOC_RING_SETUP, &rs, EINVAL);
+	rs = (struct ferry_ring_setup){ .ring_bytes = 4ull << 30 };	/* > RAM/2 */
+	IOC(FERRY_IOC_RING_SETUP, &rs, ENOMEM);
+	rs = (struct ferry_ring_setup){ .ring_bytes = 1 << 20 };
+	IOC(FERRY_IOC_RING_SETUP, &rs, 0);
+	expect("hdr_size returned", rs.hdr_size == 4096 ? 0 : -1, 0);
+	rs = (struct ferry_ring_setup){ .ring_bytes = 1 << 20 };
+	IOC(FERRY_IOC_RING_SETUP, &rs, EBUSY);
+}
+
+static void *map_checks(void)
+{
+	size_t len = 4096 + (1 << 20);
+	void *m;
+
+	expect("mmap PROT_WRITE",
+	       mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) == MAP_FAILED ? -1 : 0,
+	       EPERM);
+	expect("mmap too long",
+	       mmap(NULL, len + 4096, PROT_READ, MAP_SHARED, fd, 0) == MAP_FAILED ? -1 : 0,
+	       EINVAL);
+	expect("mmap offset",
+	       mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 4096) == MAP_FAILED ? -1 : 0,
+	       EINVAL);
+	m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	expect("mmap read-only", m == MAP_FAILED ? -1 : 0, 0);
+	if (m == MAP_FAILED)
+		return NULL;
+	expect("mprotect write", mprotect(m, 4096, PROT_READ | PROT_WRITE), EACCES);
+	expect("ring magic", ((struct ferry_ring_hdr *)m)->magic == FERRY_RING_MAGIC ? 0 : -1, 0);
+	return m;
+}
+
+static uint32_t attach_checks(dev_t disk, dev_t part)
+{
+	struct ferry_attach at;
+
+	at = (struct ferry_attach){ .major = major(disk), .minor = minor(disk), .flags = 1 };
+	IOC(FERRY_IOC_ATTACH, &at, EINVAL);
+	at = (struct ferry_attach){ .major = major(disk), .minor = minor(disk), .reserved[0] = 1 };
+	IOC(FERRY_IOC_ATTACH, &at, EINVAL);
+	at = (struct ferry_attach){ .major = major(disk), .minor = minor(disk), .disk_id = 5 };
+	IOC(FERRY_IOC_ATTACH, &at, EINVAL);
+	at = (struct ferry_attach){ .major = 1u << 12, .minor = 0 };
+	IOC(FERRY_IOC_ATTACH, &at, EINVAL);
+	at = (struct ferry_attach){ .major = major(disk), .minor = 1u << 20 };
+	IOC(FERRY_IOC_ATTACH, &at, EINVAL);
+	at = (struct ferry_attach){ .major = 0xfff, .minor = 0xfffff };
+	IOC(FERRY_IOC_ATTACH, &at, ENXIO);
+	at = (struct ferry_attach){ .major = major(part), .minor = minor(part) };
+	IOC(FERRY_IOC_ATTACH, &at, EINVAL);
+	at = (struct ferry_attach){ .major = major(disk), .minor = minor(disk) };
+	IOC(FERRY_IOC_ATTACH, &at, 0);
+	{
+		struct ferry_attach again = { .major = major(disk), .minor = minor(disk) };
+
+		IOC(FERRY_IOC_ATTACH, &again, EEXIST);
+	}
+	return at.disk_id;
+}
+
+/* Two writes to DISK so that the ring holds records to consume. */
+static void make_records(const char *path)
+{
+	static char buf[8192] __attribute__((aligned(4096)));
+	int d = open(path, O_WRONLY | O_DIRECT);
+
+	memset(buf, 0xa5, sizeof(buf));
+	expect("write 1", d < 0 ? -1 : (int)pwrite(d, buf, 8192, 0) - 8192, 0);
+	expect("write 2", d < 0 ? -1 : (int)pwrite(d, buf, 4096, 65536) - 4096, 0);
+	if (d >= 0)
+		close(d);
+}
+
+static void consume_checks(const struct ferry_ring_hdr *h)
+{
+	struct ferry_consume c;
+	uint64_t head = h->head;
+	const struct ferry_rec *r = (const void *)((const char *)h + h->hdr_size);
+
+	expect("records present", head >= 2 * sizeof(*r) ? 0 : -1, 0);
+	c = (struct ferry_consume){ .pos = head + 64 };
+	IOC(FERRY_IOC_CONSUME, &c, EINVAL);
+	c = (struct ferry_consume){ .pos = ~0ull };
+	IOC(FERRY_IOC_CONSUME, &c, EINVAL);
+	c = (struct ferry_consume){ .pos = 1 };
+	IOC(FERRY_IOC_CONSUME, &c, EINVAL);
+	c = (struct ferry_consume){ .pos = 64 };	/* inside the 8 KiB record */
+	IOC(FERRY_IOC_CONSUME, &c, EINVAL);
+	c = (struct ferry_consume){ .pos = r->size, .reserved[0] = 1 };
+	IOC(FERRY_IOC_CONSUME, &c, EINVAL);
+	c = (struct ferry_consume){ .pos = r->size };
+	IOC(FERRY_IOC_CONSUME, &c, 0);
+	c = (struct ferry_consume){ .pos = 0 };		/* behind the tail */
+	IOC(FERRY_IOC_CONSUME, &c, EINVAL);
+	c = (struct ferry_consume){ .pos = h->head };
+	IOC(FERRY_IOC_CONSUME, &c, 0);
+	expect("tail == head", h->tail == h->head ? 0 : -1, 0);
+}
+
+static void disk_checks(uint32_t id)
+{
+	struct ferry_stats st;
+	struct ferry_list l;
+	struct ferry_list_entry e[FERRY_MAX_DISKS];
+	struct ferry_detach dt;
+	struct ferry_clear_resync cr;
+	struct ferry_exclude ex = { .disk_id = id };
+
+	st = (struct ferry_stats){ .disk_id = id + 1000 };
+	IOC(FERRY_IOC_STATS, &st, ENOENT);
+	st = (struct ferry_stats){ .disk_id = id, .records = 1 };
+	IOC(FERRY_IOC_STATS, &st, EINVAL);
+	st = (struct ferry_stats){ .disk_id = id };
+	IOC(FERRY_IOC_STATS, &st, 0);
+	expect("stats attached", st.state & FERRY_DISK_ATTACHED ? 0 : -1, 0);
+	expect("stats records", st.records >= 2 ? 0 : -1, 0);
+
+	l = (struct ferry_list){ .count = FERRY_MAX_DISKS + 1, .entries = (uintptr_t)e };
+	IOC(FERRY_IOC_LIST, &l, EINVAL);
+	l = (struct ferry_list){ .count = 4, .entries = (uintptr_t)BAD_PTR };
+	IOC(FERRY_IOC_LIST, &l, EFAULT);
+	l = (struct ferry_list){ .count = 1, .total = 3, .entries = (uintptr_t)e };
+	IOC(FERRY_IOC_LIST, &l, EINVAL);
+	l = (struct ferry_list){ .count = 0 };
+	IOC(FERRY_IOC_LIST, &l, 0);
+	expect("list total", l.total == 1 ? 0 : -1, 0);
+
+	cr = (struct ferry_clear_resync){ .disk_id = id, .flags = 2 };
+	IOC(FERRY_IOC_CLEAR_RESYNC, &cr, EINVAL);
+	cr = (struct ferry_clear_resync){ .disk_id = id + 1000 };
+	IOC(FERRY_IOC_CLEAR_RESYNC, &cr, ENOENT);
+	cr = (struct ferry_clear_resync){ .disk_id = id };
+	IOC(FERRY_IOC_CLEAR_RESYNC, &cr, 0);
+	IOC(FERRY_IOC_EXCLUDE, &ex, EOPNOTSUPP);
+
+	IOC(FERRY_IOC_RING_TEARDOWN, NULL, EBUSY);	/* disk attached */
+	dt = (struct ferry_detach){ .disk_id = id, .flags = 1 };
+	IOC(FERRY_IOC_DETACH, &dt, EINVAL);
+	dt = (struct ferry_detach){ .disk_id = FERRY_DISK_ALL };
+	IOC(FERRY_IOC_DETACH, &dt, ENOENT);
+	dt = (struct ferry_detach){ .disk_id = 0 };
+	IOC(FERRY_IOC_DETACH, &dt, ENOENT);
+	dt = (struct ferry_detach){ .disk_id = id };
+	IOC(FERRY_IOC_DETACH, &dt, 0);
+	IOC(FERRY_IOC_DETACH, &dt, ENOENT);
+}
+
+static dev_t rdev(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st) || !S_ISBLK(st.st_mode)) {
+		fprintf(stderr, "ferry-test-ioctl: %s: not a block device\n", path);
+		exit(2);
+	}
+	return st.st_rdev;
+}
+
+int main(int argc, char **argv)
+{
+	struct pollfd pfd;
+	dev_t disk, part;
+	uint32_t id;
+	void *map;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: %s DISK PARTITION\n", argv[0]);
+		return 2;
+	}
+	disk = rdev(argv[1]);
+	part = rdev(argv[2]);
+	fd = open(FERRY_DEVICE_PATH, O_RDWR);
+	if (fd < 0) {
+		perror(FERRY_DEVICE_PATH);
+		return 1;
+	}
+	wrong_sizes();
+	bad_pointers();
+	no_ring(disk);
+	ring_setup();
+	map = map_checks();
+	id = attach_checks(disk, part);
+	make_records(argv[1]);
+	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
+	expect("poll readable", poll(&pfd, 1, 5000) == 1 ? 0 : -1, 0);
+	if (map)
+		consume_checks(map);
+	disk_checks(id);
+	IOC(FERRY_IOC_RING_TEARDOWN, NULL, map ? EBUSY : 0);	/* mapped */
+	if (map)
+		munmap(map, 4096 + (1 << 20));
+	IOC(FERRY_IOC_RING_TEARDOWN, NULL, 0);
+	IOC(FERRY_IOC_RING_TEARDOWN, NULL, ENOBUFS);
+	close(fd);
+	printf("ferry-test-ioctl: %d checks, %d failed\n", checks, failures);
+	return failures ? 1 : 0;
+}

@@ -1,0 +1,2 @@
+#!/bin/bash
+exec ferry-test-capture lvm "$FERRY_DISK1"

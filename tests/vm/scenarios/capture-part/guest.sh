@@ -1,0 +1,2 @@
+#!/bin/bash
+exec ferry-test-capture part "$FERRY_DISK1"

@@ -1,0 +1,2 @@
+#!/bin/bash
+exec ferry-test-capture raw "$FERRY_DISK1"
