@@ -392,8 +392,13 @@ int dev_exclude_spool(struct dev *dv, struct dev_disk *dd, char *why,
 		ex.extents = (uintptr_t)ext;
 		if (ioctl(dv->kdev.fd, FERRY_IOC_EXCLUDE, &ex)) {
 			r = -errno;
-			snprintf(why, len, "exclude the spool on %s: %s",
-				 dd->spec, strerror(errno));
+			if (r == -EOPNOTSUPP || r == -ENOTTY)
+				snprintf(why, len,
+					 "%s holds the spool, and this ferry.ko cannot exclude ranges (no FERRY_FEAT_EXCLUDE): its writes would be tracked; move spool.dir to another disk or update ferry.ko",
+					 dd->spec);
+			else
+				snprintf(why, len, "exclude the spool on %s: %s",
+					 dd->spec, strerror(errno));
 		} else {
 			r = n;
 			dd->nr_excluded = n;

@@ -79,7 +79,8 @@ int drain_init(struct drain *d, struct ring_src *rs, struct spool *sp,
 	d->use_uring = !r;
 	d->st.uring = d->use_uring;
 	if (d->use_uring)
-		ferry_uring_describe(&caps, used, d->st.io, sizeof(d->st.io));
+		snprintf(d->st.io, sizeof(d->st.io),
+			 "io_uring: POLL_ADD on the ring, O_DIRECT WRITE linked to FSYNC(DATASYNC)");
 	else
 		snprintf(d->st.io, sizeof(d->st.io),
 			 "io_uring unusable (%.100s): poll(2), pwrite(2), fdatasync(2)",
