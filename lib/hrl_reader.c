@@ -126,27 +126,31 @@ static int truncated(struct hrl_reader *r)
 		    "truncated: input ends before the segment trailer");
 }
 
-/* Make own hold the unparsed window bytes at its start, with room for n. */
-static int own_prepare(struct hrl_reader *r, size_t n)
+/*
+ * Make own hold the unparsed window bytes at its start, with room for
+ * want bytes; a no-op when they already are there.
+ */
+static int own_prepare(struct hrl_reader *r, size_t want)
 {
 	size_t avail = r->wlen - r->woff;
 
-	if (n > r->own_cap) {
+	if (want > r->own_cap) {
 		size_t cap = r->own_cap ? r->own_cap : 4096;
 		uint8_t *p;
 
-		while (cap < n)
+		while (cap < want)
 			cap *= 2;
 		p = malloc(cap);
 		if (!p)
-			return fail(r, -ENOMEM, r->off, -1, "out of memory for a %zu-byte record", n);
+			return fail(r, -ENOMEM, r->off, -1, "out of memory for %zu bytes", want);
 		if (avail)
 			memcpy(p, r->win + r->woff, avail);
 		free(r->own);
 		r->own = p;
 		r->own_cap = cap;
-	} else if (avail) {
-		memmove(r->own, r->win + r->woff, avail);
+	} else if (r->win != r->own || r->woff) {
+		if (avail)
+			memmove(r->own, r->win + r->woff, avail);
 	}
 	r->win = r->own;
 	r->wlen = avail;
@@ -172,42 +176,39 @@ static int fill_fd(struct hrl_reader *r)
 
 /*
  * n contiguous bytes at the current offset: 1 with *p set, HRL_NEXT_MORE
- * (push mode), or a negative errno (truncated input, read error).
+ * (push mode), or a negative errno (truncated input, read error).  The
+ * reader's buffer grows only with data actually received, so a record
+ * header claiming a huge payload costs no memory until the payload comes.
  */
 static int need(struct hrl_reader *r, size_t n, const uint8_t **p)
 {
+	size_t avail, take;
 	int ret;
 
-	while (r->wlen - r->woff < n) {
-		if (r->fd < 0 && r->eof && !r->ext_len)
+	while ((avail = r->wlen - r->woff) < n) {
+		if (r->eof && !r->ext_len)
 			return truncated(r);
-		if (r->win != r->own || r->woff) {
-			ret = own_prepare(r, n);
-			if (ret)
-				return ret;
-		} else if (r->own_cap < n) {
-			ret = own_prepare(r, n);
-			if (ret)
-				return ret;
+		if (r->fd < 0 && !r->ext_len) {
+			/* push mode, caller's chunk used up: keep the tail */
+			ret = own_prepare(r, avail);
+			return ret ? ret : HRL_NEXT_MORE;
 		}
-		if (r->ext_len) {
-			size_t take = n - r->wlen;
-
-			if (take > r->ext_len)
-				take = r->ext_len;
-			memcpy(r->own + r->wlen, r->ext, take);
-			r->wlen += take;
-			r->ext += take;
-			r->ext_len -= take;
-		} else if (r->fd >= 0) {
-			if (r->eof)
-				return truncated(r);
-			ret = fill_fd(r);
+		if (r->fd >= 0) {
+			ret = own_prepare(r, avail + (avail > FD_CHUNK ? avail : FD_CHUNK));
+			if (!ret)
+				ret = fill_fd(r);
 			if (ret)
 				return ret;
-		} else {
-			return HRL_NEXT_MORE;
+			continue;
 		}
+		take = n - avail < r->ext_len ? n - avail : r->ext_len;
+		ret = own_prepare(r, avail + take);
+		if (ret)
+			return ret;
+		memcpy(r->own + r->wlen, r->ext, take);
+		r->wlen += take;
+		r->ext += take;
+		r->ext_len -= take;
 	}
 	*p = r->win + r->woff;
 	return 1;
