@@ -404,6 +404,13 @@ static void wait_ring(struct drain *d, uint64_t ns)
 	struct io_uring_cqe *cqe;
 	struct io_uring_sqe *sqe;
 
+	if (d->rs->poll_fd < 0) {
+		struct timespec t = { d->poll_ns / 1000000000ull,
+				      d->poll_ns % 1000000000ull };
+
+		nanosleep(&t, NULL);	/* a source without wakeups */
+		return;
+	}
 	if (!d->use_uring) {
 		struct pollfd pfd = { .fd = d->rs->poll_fd, .events = POLLIN };
 

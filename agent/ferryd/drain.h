@@ -24,7 +24,8 @@
 
 struct ring_src {
 	struct ring_reader *rd;		/* <ferry/ring.h>: the one consumer */
-	int poll_fd;			/* POLLIN when new records may be there */
+	int poll_fd;			/* POLLIN when new records may be there;
+				 * -1: none, re-check every poll_ms */
 	/* release the ring up to pos (a record boundary).  0 or -errno */
 	int (*consume)(struct ring_src *rs, uint64_t pos);
 	/* attached disks now; returns how many (<= max) or -errno */

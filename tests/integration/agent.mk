@@ -1,0 +1,8 @@
+# integ-agent-drain: ferryd's drain loop fed by ferry.ko's ring producer
+# compiled in userspace, with kill -9 of the drain at random moments.
+# kshim.h (the kernel shim for ring code in userspace) comes with integ-ring.
+ifneq ($(wildcard tests/integration/kshim.h),)
+INTEG_TESTS += integ-agent-drain
+integ-agent-drain_SRCS := tests/integration/agent_drain.c \
+	tests/integration/agent_ring.c agent/ferryd/drain.c agent/ferryd/spool.c
+endif
