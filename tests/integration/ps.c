@@ -27,7 +27,7 @@
 
 #include "ps_harness.h"
 
-#define SEG_CAP		(1u << 20)
+#define SEG_CAP		(4u << 20)
 
 static struct t_server srv;
 static char creds[600], pass[PS_PASSPHRASE_MAX];
@@ -328,7 +328,8 @@ static void t_kill_mid_upload(struct ps_client **c)
 	SSL *ssl;
 	int i;
 
-	n = t_segment(seg, SEG_CAP, next_seq, 200, NULL, img, &end);
+	/* > 2 MiB, so half of it is more than the server's 1 MiB chunk */
+	n = t_segment(seg, SEG_CAP, next_seq, 600, NULL, img, &end);
 	path_of(path, sizeof(path), creds, PS_FILE_CERT);
 	CHECK(SSL_CTX_use_certificate_file(ctx, path, SSL_FILETYPE_PEM) == 1,
 	      "client cert");
@@ -399,6 +400,12 @@ static void t_rate_limit(void)
 	printf("ok failed registrations rate-limited after %d: %s\n", i, err);
 }
 
+static void at_exit(void)
+{
+	t_server_kill(&srv);
+	t_cleanup();
+}
+
 int main(void)
 {
 	struct ps_client *c;
@@ -411,6 +418,7 @@ int main(void)
 	CHECK(img && img_at_tag && seg, "memory");
 	snprintf(srv.data, sizeof(srv.data), "%s/data", t_scratch());
 	t_server_start(&srv);
+	atexit(at_exit);
 
 	t_register();
 	t_no_cert();
@@ -424,8 +432,6 @@ int main(void)
 	ps_client_close(c);
 	t_rate_limit();
 
-	t_server_kill(&srv);
-	t_cleanup();
 	printf("integ-ps: all passed\n");
 	return 0;
 }
