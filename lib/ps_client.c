@@ -91,6 +91,8 @@ static void base_opts(CURL *h, struct resp *r, char *errbuf)
 	curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 10L);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT, 120L);
+	/* fewer, larger reads and TLS writes for multi-MiB segments */
+	curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, 1L << 20);
 }
 
 /* Run the request; 0 for 2xx, else a classified -errno with err filled. */
@@ -376,6 +378,9 @@ int ps_client_upload(struct ps_client *c, int fd, uint64_t len,
 	long status = 0;
 	int ret;
 
+	/* spool segments were written with O_DIRECT: start reading ahead */
+	posix_fadvise(fd, 0, len, POSIX_FADV_WILLNEED);
+	posix_fadvise(fd, 0, len, POSIX_FADV_SEQUENTIAL);
 	snprintf(url, sizeof(url), "%s/segments", c->url);
 	hdrs = curl_slist_append(hdrs, "Expect:");
 	hdrs = curl_slist_append(hdrs, "Content-Type: application/x-ferry-hrl");

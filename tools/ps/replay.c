@@ -3,10 +3,13 @@
  * Replay stored segments into disk images: the one loop behind the live
  * replica (apply.c), the retention floor (base.img) and export.
  *
- * Every segment is verified again before any byte of it is applied
- * (hrl_verify_fd), so a segment damaged at rest is never applied.  Records
- * are applied with hrl_apply_record(), which skips what the image already
- * has: replaying twice changes nothing.
+ * Segments were verified completely before they were acknowledged; here
+ * the streaming reader checks every record again as it hands it out, so a
+ * record damaged at rest is never applied: replay stops there with an
+ * error, having applied a prefix of the stream (a state the source had),
+ * and the cursor does not move past the segment.  One read per segment.
+ * Records are applied with hrl_apply_record(), which skips what the image
+ * already has: replaying twice changes nothing.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -95,6 +98,16 @@ void replay_close(struct replay *rp)
 	rp->nfds = 0;
 }
 
+static void first_info(struct replay *rp, const struct hrl_seg_info *info)
+{
+	rp->info = info;
+	rp->seg_flags = info->flags;
+	if (!rp->a.have_pos) {
+		rp->a.pos = info->start_seq;
+		rp->a.have_pos = true;
+	}
+}
+
 /* Records of one segment, in order, until a record with seq >= stop. */
 static int replay_records(struct replay *rp, int fd, const struct ps_seg *seg,
 			  char *err, size_t errlen)
@@ -107,7 +120,8 @@ static int replay_records(struct replay *rp, int fd, const struct ps_seg *seg,
 	if (hrl_reader_init_fd(&r, fd))
 		return -ENOMEM;
 	while ((rc = hrl_reader_next(&r, &rec, &payload)) == HRL_NEXT_RECORD) {
-		rp->info = hrl_reader_info(&r);
+		if (!rp->info)
+			first_info(rp, hrl_reader_info(&r));
 		if (rp->have_stop && rec.seq >= rp->stop &&
 		    (hrl_kind_consumes_seq(rec.kind) || rec.kind == HRL_TAG)) {
 			rp->stopped = true;
@@ -130,6 +144,8 @@ static int replay_records(struct replay *rp, int fd, const struct ps_seg *seg,
 		}
 		rp->last_time_ns = rec.time_ns;
 	}
+	if (rc == HRL_NEXT_END && !rp->info)
+		first_info(rp, hrl_reader_info(&r));
 	if (rc < 0 && rc != -ENOENT && !err[0]) {
 		char msg[200];
 
@@ -143,9 +159,6 @@ static int replay_records(struct replay *rp, int fd, const struct ps_seg *seg,
 int replay_segment(struct replay *rp, const struct ps_seg *seg,
 		   char *err, size_t errlen)
 {
-	struct hrl_seg_info info;
-	struct hrl_error herr;
-	char msg[200];
 	int fd, rc;
 
 	err[0] = '\0';
@@ -154,24 +167,9 @@ int replay_segment(struct replay *rp, const struct ps_seg *seg,
 		snprintf(err, errlen, "%s: %s", seg->name, strerror(errno));
 		return -errno;
 	}
-	rc = hrl_verify_fd(fd, &info, NULL, &herr);
-	if (rc) {
-		snprintf(err, errlen, "%s: stored segment is corrupt: %s",
-			 seg->name, hrl_strerror(&herr, msg, sizeof(msg)));
-		goto out;
-	}
-	rp->info = &info;
-	if (!rp->a.have_pos) {
-		rp->a.pos = info.start_seq;
-		rp->a.have_pos = true;
-	}
-	rp->seg_flags = info.flags;
-	if (lseek(fd, 0, SEEK_SET) < 0) {
-		rc = -errno;
-		goto out;
-	}
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	rp->info = NULL;
 	rc = replay_records(rp, fd, seg, err, errlen);
-out:
 	rp->info = NULL;
 	close(fd);
 	return rc;
