@@ -58,8 +58,6 @@ const struct conf_key ferryd_conf_keys[] = {
 	{ "drain.seal_ms", CONF_UINT, "500", OFF(seal_ms), 0, 1, 600000,
 	  NULL, NULL, false,
 	  "longest time a change waits in a partly filled segment (ms)" },
-	{ "drain.poll_ms", CONF_UINT, "2", OFF(poll_ms), 0, 1, 1000, NULL,
-	  NULL, false, "ring re-check interval while a segment is open (ms)" },
 	{ "run_dir", CONF_STR, "/run/ferry", OFF(run_dir), FERRYD_PATH_MAX,
 	  0, 0, NULL, NULL, false, "control socket directory" },
 	{ "state_dir", CONF_STR, "/var/lib/ferry", OFF(state_dir),

@@ -25,7 +25,6 @@ struct ferryd_conf {
 	uint64_t seg_size;
 	unsigned int ship;		/* enum spool_ack_mode */
 	uint64_t seal_ms;
-	uint64_t poll_ms;
 	unsigned int nr_disks;
 	char disks[FERRYD_MAX_DISKS][FERRYD_PATH_MAX];
 };

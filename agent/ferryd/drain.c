@@ -63,11 +63,14 @@ int drain_init(struct drain *d, struct ring_src *rs, struct spool *sp,
 	spool_get_stat(sp, &sst);
 	d->seg_size = sst.size / sst.nr_slots;
 	d->chain_seq = sst.end_seq;
-	if (posix_memalign(&d->buf, SEG_ALIGN, d->seg_size)) {
+	if (posix_memalign(&d->bufs[0], SEG_ALIGN, d->seg_size) ||
+	    posix_memalign(&d->bufs[1], SEG_ALIGN, d->seg_size)) {
 		snprintf(why, len, "segment buffer of %llu bytes: out of memory",
 			 (unsigned long long)d->seg_size);
 		return -ENOMEM;
 	}
+	d->cur = 0;
+	d->buf = d->bufs[0];
 	d->st.pos = d->st.consumed = ring_reader_pos(rs->rd);
 
 	r = ferry_uring_probe(&caps);
@@ -92,8 +95,9 @@ void drain_fini(struct drain *d)
 {
 	if (d->use_uring)
 		io_uring_queue_exit(&d->uring);
-	free(d->buf);
-	d->buf = NULL;
+	free(d->bufs[0]);
+	free(d->bufs[1]);
+	d->buf = d->bufs[0] = d->bufs[1] = NULL;
 	pthread_mutex_destroy(&d->lock);
 }
 
@@ -239,59 +243,80 @@ static int collect(struct drain *d, char *why, size_t len)
 	return r;
 }
 
-static int wait_cqe(struct drain *d, uint64_t want, int *res)
+/* A completion: the in-flight segment's write or fsync, or the poll. */
+static void handle_cqe(struct drain *d, const struct io_uring_cqe *cqe)
+{
+	struct drain_flight *f = &d->flight;
+
+	switch (cqe->user_data) {
+	case UD_POLL:
+		d->poll_armed = false;
+		if (d->rs->woken)
+			d->rs->woken(d->rs);
+		break;
+	case UD_WRITE:
+		f->res_write = cqe->res;
+		f->cqes++;
+		break;
+	case UD_FSYNC:
+		f->res_fsync = cqe->res;
+		f->cqes++;
+		break;
+	}
+}
+
+/* Take what has completed; with wait, until the flight is done. */
+static int reap(struct drain *d, bool wait)
 {
 	struct io_uring_cqe *cqe;
 	int r;
 
 	for (;;) {
-		r = io_uring_wait_cqe(&d->uring, &cqe);
+		if (wait && d->flight.cqes < 2)
+			r = io_uring_wait_cqe(&d->uring, &cqe);
+		else
+			r = io_uring_peek_cqe(&d->uring, &cqe);
 		if (r == -EINTR)
 			continue;
+		if (r == -EAGAIN)
+			return 0;
 		if (r)
 			return r;
-		if (cqe->user_data == want) {
-			*res = cqe->res;
-			io_uring_cqe_seen(&d->uring, cqe);
-			return 0;
-		}
-		if (cqe->user_data == UD_POLL)
-			d->poll_armed = false;
+		handle_cqe(d, cqe);
 		io_uring_cqe_seen(&d->uring, cqe);
 	}
 }
 
-/* O_DIRECT write of buf[0..len) at offset 0 of fd, then fdatasync. */
-static int write_durable(struct drain *d, int fd, size_t len)
+/*
+ * Start the durable write of buffer buf (len bytes) at offset 0 of fd:
+ * O_DIRECT WRITE linked to FSYNC(DATASYNC).  Without io_uring it is done
+ * before this returns.
+ */
+static int submit_write(struct drain *d, int fd, void *buf, size_t len)
 {
+	struct drain_flight *f = &d->flight;
 	struct io_uring_sqe *sqe;
-	int r, res_w = 0, res_f = 0;
+	int r;
 
+	f->cqes = 0;
+	f->res_write = f->res_fsync = 0;
 	if (!d->use_uring) {
-		ssize_t n = pwrite(fd, d->buf, len, 0);
+		ssize_t n = pwrite(fd, buf, len, 0);
 
-		if (n != (ssize_t)len)
-			return n < 0 ? -errno : -EIO;
-		return fdatasync(fd) ? -errno : 0;
+		f->res_write = n < 0 ? -errno : (int)n;
+		f->res_fsync = n == (ssize_t)len && fdatasync(fd) ? -errno : 0;
+		f->cqes = 2;
+		return 0;
 	}
 	sqe = io_uring_get_sqe(&d->uring);
-	io_uring_prep_write(sqe, fd, d->buf, len, 0);
+	io_uring_prep_write(sqe, fd, buf, len, 0);
 	sqe->flags |= IOSQE_IO_LINK;
 	sqe->user_data = UD_WRITE;
 	sqe = io_uring_get_sqe(&d->uring);
 	io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
 	sqe->user_data = UD_FSYNC;
 	r = io_uring_submit(&d->uring);
-	if (r < 0)
-		return r;
-	r = wait_cqe(d, UD_WRITE, &res_w);
-	if (!r)
-		r = wait_cqe(d, UD_FSYNC, &res_f);
-	if (r)
-		return r;
-	if (res_w != (int)len)
-		return res_w < 0 ? res_w : -EIO;
-	return res_f;	/* -ECANCELED if the write broke the link */
+	return r < 0 ? r : 0;
 }
 
 static void set_full(struct drain *d, bool full)
@@ -304,14 +329,68 @@ static void set_full(struct drain *d, bool full)
 }
 
 /*
- * Seal the open segment: finish, write durably, spool_seal(), consume.
- * 0 done, -ENOSPC spool full (the segment stays finished in the buffer),
- * other -errno fatal.
+ * The in-flight segment, once durable: spool_seal(), then release its
+ * ring space.  With wait, blocks until its write and fsync completed;
+ * without, returns 0 at once when they have not.
+ */
+static int land_flight(struct drain *d, bool wait, char *why, size_t len)
+{
+	struct drain_flight *f = &d->flight;
+	int r;
+
+	if (!f->busy)
+		return 0;
+	if (d->use_uring) {
+		r = reap(d, wait);
+		if (r) {
+			snprintf(why, len, "io_uring: %s", strerror(-r));
+			return r;
+		}
+	}
+	if (f->cqes < 2)
+		return 0;
+	f->busy = false;
+	r = f->res_write != (int)f->seg.bytes ?
+	    (f->res_write < 0 ? f->res_write : -EIO) : f->res_fsync;
+	if (r) {
+		spool_unreserve(d->sp, &f->slot);
+		snprintf(why, len, "spool slot %u: write: %s", f->slot.slot,
+			 strerror(-r));
+		return r;
+	}
+	r = spool_seal(d->sp, &f->slot, &f->seg);
+	if (r) {
+		spool_unreserve(d->sp, &f->slot);
+		snprintf(why, len, "spool slot %u: seal: %s", f->slot.slot,
+			 strerror(-r));
+		return r;
+	}
+	r = d->rs->consume(d->rs, f->end_pos);
+	if (r) {
+		snprintf(why, len, "ring: release up to %llu: %s",
+			 (unsigned long long)f->end_pos, strerror(-r));
+		return r;
+	}
+	pthread_mutex_lock(&d->lock);
+	d->st.records += f->seg.records;
+	d->st.bytes += f->payload_bytes;
+	d->st.segments++;
+	d->st.seg_bytes += f->seg.bytes;
+	d->st.consumed = f->end_pos;
+	pthread_mutex_unlock(&d->lock);
+	return 0;
+}
+
+/*
+ * Seal the open segment: finish it, land the previous one, reserve a slot
+ * and start the durable write; the next segment fills the other buffer
+ * meanwhile.  0 done, -ENOSPC spool full (the segment stays finished in
+ * its buffer), other -errno fatal.
  */
 static int seal(struct drain *d, char *why, size_t len)
 {
+	struct drain_flight *f = &d->flight;
 	struct spool_slot slot;
-	struct spool_seg seg;
 	int r;
 
 	if (!d->finished) {
@@ -323,6 +402,9 @@ static int seal(struct drain *d, char *why, size_t len)
 		}
 		d->finished = true;
 	}
+	r = land_flight(d, true, why, len);
+	if (r)
+		return r;
 	r = spool_reserve(d->sp, &slot);
 	if (r == -ENOSPC) {
 		set_full(d, true);
@@ -331,43 +413,32 @@ static int seal(struct drain *d, char *why, size_t len)
 	if (r)
 		return r;
 	set_full(d, false);
-	r = write_durable(d, slot.fd, d->seg_len);
+	memset(&f->seg, 0, sizeof(f->seg));
+	f->seg.bytes = d->seg_len;
+	f->seg.start_seq = d->w.start_seq;
+	f->seg.end_seq = d->end.end_seq;
+	f->seg.records = d->end.records;
+	f->seg.oldest_ns = d->oldest_ns;
+	f->payload_bytes = d->end.payload_bytes;
+	f->end_pos = d->end_pos;
+	f->slot = slot;
+	r = submit_write(d, slot.fd, d->buf, d->seg_len);
 	if (r) {
 		spool_unreserve(d->sp, &slot);
-		snprintf(why, len, "spool slot %u: write: %s", slot.slot,
+		snprintf(why, len, "spool slot %u: submit: %s", slot.slot,
 			 strerror(-r));
 		return r;
 	}
-	memset(&seg, 0, sizeof(seg));
-	seg.bytes = d->seg_len;
-	seg.start_seq = d->w.start_seq;
-	seg.end_seq = d->end.end_seq;
-	seg.records = d->end.records;
-	seg.oldest_ns = d->oldest_ns;
-	r = spool_seal(d->sp, &slot, &seg);
-	if (r) {
-		spool_unreserve(d->sp, &slot);
-		snprintf(why, len, "spool slot %u: seal: %s", slot.slot,
-			 strerror(-r));
-		return r;
-	}
-	r = d->rs->consume(d->rs, d->end_pos);
-	if (r) {
-		snprintf(why, len, "ring: release up to %llu: %s",
-			 (unsigned long long)d->end_pos, strerror(-r));
-		return r;
-	}
+	f->busy = true;
 	d->chain_seq = d->end.end_seq;
+	d->open = d->finished = false;
+	/* the next segment goes into the other buffer */
+	d->cur ^= 1;
+	d->buf = d->bufs[d->cur];
 	pthread_mutex_lock(&d->lock);
-	d->st.records += d->end.records;
-	d->st.bytes += d->end.payload_bytes;
-	d->st.segments++;
-	d->st.seg_bytes += d->seg_len;
-	d->st.consumed = d->end_pos;
 	d->st.open_oldest_ns = 0;
 	pthread_mutex_unlock(&d->lock);
-	d->open = d->finished = false;
-	return 0;
+	return d->use_uring ? 0 : land_flight(d, true, why, len);
 }
 
 static bool ring_half_full(const struct drain *d)
@@ -408,13 +479,17 @@ static void wait_ring(struct drain *d, uint64_t ns)
 		struct timespec t = { d->poll_ns / 1000000000ull,
 				      d->poll_ns % 1000000000ull };
 
+		if (ns < d->poll_ns)
+			t = (struct timespec){ ns / 1000000000ull,
+					       ns % 1000000000ull };
 		nanosleep(&t, NULL);	/* a source without wakeups */
 		return;
 	}
 	if (!d->use_uring) {
 		struct pollfd pfd = { .fd = d->rs->poll_fd, .events = POLLIN };
 
-		poll(&pfd, 1, ns / 1000000);
+		if (poll(&pfd, 1, (ns + 999999) / 1000000) > 0 && d->rs->woken)
+			d->rs->woken(d->rs);
 		return;
 	}
 	if (!d->poll_armed) {
@@ -424,8 +499,7 @@ static void wait_ring(struct drain *d, uint64_t ns)
 		d->poll_armed = true;
 	}
 	if (!io_uring_submit_and_wait_timeout(&d->uring, &cqe, 1, &ts, NULL)) {
-		if (cqe->user_data == UD_POLL)
-			d->poll_armed = false;
+		handle_cqe(d, cqe);
 		io_uring_cqe_seen(&d->uring, cqe);
 	}
 }
@@ -437,13 +511,19 @@ static int step(struct drain *d, char *why, size_t len)
 
 	if (d->finished)
 		return seal(d, why, len);
+	r = land_flight(d, false, why, len);
+	if (r)
+		return r;
 	r = collect(d, why, len);
 	if (r < 0)
 		return r;
 	if (r == 1)
 		return seal(d, why, len);
 	if (!d->open) {
-		r = consume_pads(d);
+		/* idle: nothing may wait in flight while we sleep */
+		r = land_flight(d, true, why, len);
+		if (!r)
+			r = consume_pads(d);
 		if (r)
 			return r;
 		if (d->exit_when_idle) {
@@ -456,15 +536,9 @@ static int step(struct drain *d, char *why, size_t len)
 	now = mono_ns();
 	if (now - d->opened_mono >= d->seal_ns || ring_half_full(d))
 		return seal(d, why, len);
+	/* sleep until more records come or the segment is due */
 	wait = d->opened_mono + d->seal_ns - now;
-	if (wait > d->poll_ns)
-		wait = d->poll_ns;
-	{
-		struct timespec ts = { wait / 1000000000ull,
-				       wait % 1000000000ull };
-
-		nanosleep(&ts, NULL);
-	}
+	wait_ring(d, wait);
 	return 0;
 }
 
@@ -499,5 +573,7 @@ int drain_run(struct drain *d, char *why, size_t len)
 		if (r == -ENOSPC)
 			r = 0;	/* the ring still holds it */
 	}
+	if (!r)
+		r = land_flight(d, true, why, len);
 	return r;
 }

@@ -26,6 +26,8 @@ struct ring_src {
 	struct ring_reader *rd;		/* <ferry/ring.h>: the one consumer */
 	int poll_fd;			/* POLLIN when new records may be there;
 				 * -1: none, re-check every poll_ms */
+	/* optional: called after poll_fd reported readable (to rearm it) */
+	void (*woken)(struct ring_src *rs);
 	/* release the ring up to pos (a record boundary).  0 or -errno */
 	int (*consume)(struct ring_src *rs, uint64_t pos);
 	/* attached disks now; returns how many (<= max) or -errno */
@@ -48,6 +50,18 @@ struct drain_stat {
 	char io[160];		/* what the I/O path uses, for the log */
 };
 
+/* The segment whose durable write is under way (at most one). */
+struct drain_flight {
+	bool busy;
+	struct spool_slot slot;
+	struct spool_seg seg;
+	uint64_t end_pos;	/* ring position to release once sealed */
+	uint64_t payload_bytes;
+	int cqes;		/* completions seen: write, fsync */
+	int res_write;
+	int res_fsync;
+};
+
 struct drain {
 	struct ring_src *rs;
 	struct spool *sp;
@@ -65,7 +79,11 @@ struct drain {
 	struct io_uring uring;
 	bool use_uring;
 	bool poll_armed;	/* a POLL_ADD on rs->poll_fd is in flight */
-	void *buf;		/* seg_size bytes, 4096-aligned */
+	void *bufs[2];		/* seg_size bytes each, 4096-aligned: one
+				 * filling, one in flight */
+	int cur;		/* index of the filling one */
+	void *buf;		/* == bufs[cur] */
+	struct drain_flight flight;
 	struct hrl_writer w;
 	bool open;		/* w holds a started segment */
 	bool finished;		/* w finished, waiting for a spool slot */

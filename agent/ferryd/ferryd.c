@@ -194,8 +194,9 @@ static int setup(struct ferryd *fd, char *why)
 	}
 	machine_id(&fd->conf, fd->dr.machine_id);
 	fd->dr.stop = &fd->stop;
-	r = drain_init(&fd->dr, &fd->dv.rs, fd->sp, fd->conf.seal_ms,
-		       fd->conf.poll_ms, why, ERRLEN);
+	/* poll_ms matters only for ring sources without poll() wakeups */
+	r = drain_init(&fd->dr, &fd->dv.rs, fd->sp, fd->conf.seal_ms, 2,
+		       why, ERRLEN);
 	if (r)
 		return r;
 	fprintf(stderr, "ferryd: %s\n", fd->dr.st.io);

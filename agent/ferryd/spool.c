@@ -304,6 +304,8 @@ static int open_slot(struct spool *sp, uint32_t i, bool create)
 			return r;
 	}
 	s->fd = open(path, O_RDWR | O_DIRECT | O_CLOEXEC);
+	if (s->fd < 0 && errno == EINVAL)	/* tmpfs before 6.6 */
+		s->fd = open(path, O_RDWR | O_CLOEXEC);
 	if (s->fd < 0)
 		return -errno;
 	if (fstat(s->fd, &stb))

@@ -65,6 +65,24 @@ static void die(const char *what)
 static int req_fd = -1, rep_fd = -1;
 static volatile sig_atomic_t child_stop;
 
+static int wake[2] = { -1, -1 };	/* producer -> drain: "records" */
+
+static void drain_wake(struct ring_src *rs)
+{
+	char buf[256];
+
+	(void)rs;
+	while (read(wake[0], buf, sizeof(buf)) > 0)
+		;
+}
+
+static void wake_drain(void)
+{
+	if (write(wake[1], "", 1) < 0) {
+		/* full: a wakeup is pending anyway */
+	}
+}
+
 static int pipe_consume(struct ring_src *rs, uint64_t pos)
 {
 	int32_t r;
@@ -103,7 +121,7 @@ static int child_main(void)
 				 .seg_size = SEG_SIZE,
 				 .ack_mode = SPOOL_ACK_NONE };
 	struct ring_reader rd;
-	struct ring_src rs = { .rd = &rd, .poll_fd = -1,
+	struct ring_src rs = { .rd = &rd, .poll_fd = -1, .woken = drain_wake,
 			       .consume = pipe_consume, .disks = fixed_disks };
 	static struct drain d;
 	struct spool *sp;
@@ -120,6 +138,7 @@ static int child_main(void)
 		return 1;
 	}
 	d.stop = &child_stop;
+	rs.poll_fd = wake[0];
 	r = drain_init(&d, &rs, sp, 20, 1, why, sizeof(why));
 	if (!r)
 		r = drain_run(&d, why, sizeof(why));
@@ -250,6 +269,7 @@ static void produce_one(struct child *c)
 	else if (op != FERRY_OP_FLUSH)
 		memset(model[disk] + off, 0, len);
 	ferry_ring_commit(&res);
+	wake_drain();
 }
 
 /* ---- check: apply the spool with the hrl library ----------------------- */
@@ -347,6 +367,8 @@ int main(int argc, char **argv)
 	int rc, d;
 
 	signal(SIGPIPE, SIG_IGN);
+	if (pipe2(wake, O_NONBLOCK))
+		return 1;
 	srandom(getpid() ^ time(NULL));
 	snprintf(dir, sizeof(dir), "/var/tmp/integ-agent-drain.XXXXXX");
 	if (!mkdtemp(dir))
