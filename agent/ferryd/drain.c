@@ -73,7 +73,11 @@ int drain_init(struct drain *d, struct ring_src *rs, struct spool *sp,
 	d->buf = d->bufs[0];
 	d->st.pos = d->st.consumed = ring_reader_pos(rs->rd);
 
-	r = ferry_uring_probe(&caps);
+	/* FERRYD_IO=sync: the fallback path on purpose (tests, diagnosis) */
+	if (getenv("FERRYD_IO") && !strcmp(getenv("FERRYD_IO"), "sync"))
+		r = -ENOSYS;
+	else
+		r = ferry_uring_probe(&caps);
 	if (!r)
 		r = ferry_uring_check_required(&caps, lack, sizeof(lack));
 	if (!r)
@@ -87,7 +91,8 @@ int drain_init(struct drain *d, struct ring_src *rs, struct spool *sp,
 	else
 		snprintf(d->st.io, sizeof(d->st.io),
 			 "io_uring unusable (%.100s): poll(2), pwrite(2), fdatasync(2)",
-			 r == -EOPNOTSUPP ? lack : strerror(-r));
+			 r == -EOPNOTSUPP ? lack : r == -ENOSYS ?
+			 "FERRYD_IO=sync" : strerror(-r));
 	return 0;
 }
 
