@@ -1,17 +1,20 @@
 set -euo pipefail
 . "$FERRY_SHARE/drain-lib.sh"
-FIO_SIZE=48M
+FIO_SIZE=24M
+SPOOL_SIZE=224M
 drain_setup 64M
-fio_write 2 &
+fio_write 2 --loops=8 &
 FIO=$!
+loaded=0
 for ((i = 1; i <= 20; i++)); do
-	# 0.1 .. 1.6 s of draining, then kill -9 at whatever it is doing
-	sleep "$((RANDOM % 15 / 10)).$((RANDOM % 10))"
+	# 0.1 .. 0.9 s of draining, then kill -9 at whatever it is doing
+	sleep "0.$((RANDOM % 9 + 1))"
+	kill -0 "$FIO" 2>/dev/null && loaded=$((loaded + 1))
 	kill -KILL "$FERRYD_PID"
 	wait "$FERRYD_PID" 2>/dev/null || true
 	ferryd_start
-	log "kill -9 cycle $i done"
 done
+log "20 kill -9 cycles, $loaded of them while fio was writing"
 wait "$FIO"
 grep -E 'WRITE:|READ:|err=' /tmp/fio.out
 drain_finish

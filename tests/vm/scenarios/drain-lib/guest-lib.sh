@@ -56,7 +56,7 @@ drain_setup()
 	cat >"$CONF" <<-EOC
 	disk = /dev/disk/by-id/virtio-ferry-disk1
 	spool.dir = $sdir
-	spool.size = 128M
+	spool.size = ${SPOOL_SIZE:-128M}
 	spool.segment_size = 1M
 	ship = none
 	ring.size = $ring
