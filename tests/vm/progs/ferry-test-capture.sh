@@ -15,8 +15,7 @@
 #      detaches, drains and writes the stream
 # The host then replays the stream onto its copy and compares sha256 with
 # DISK's image.  In-flight writes never overlap each other (fio
-# serialize_overlap across jobs, separate regions per writer class): the
-# order of overlapping writes that are in flight together is not defined
+# serialize_overlap within a job, separate slices per job): the order of overlapping writes that are in flight together is not defined
 # by the device, so no replica could reproduce it.
 set -euo pipefail
 
@@ -79,74 +78,72 @@ stop_capture()
 	cat /sys/class/misc/ferry/stats
 }
 
-# fio_phase TARGET DIRECT_OFF DIRECT_LEN BUF_OFF BUF_LEN SEED: three direct
-# jobs overlapping each other (serialised when in flight together) and two
-# buffered jobs overlapping each other, in disjoint regions.
+# fio_phase TARGET SLICE PHASE: three direct jobs and two buffered ones,
+# each class in its own slice: slice (class + 2 * PHASE) % 5 of TARGET, the
+# fifth slice left to blkops.  Within a direct job, writes overlap but wait
+# for each other (serialize_overlap); the buffered jobs share their slice
+# (the page cache never has two writebacks of one page in flight).
 fio_phase()
 {
-	local t=$1
+	local t=$1 s=$2 p=$3 o=()
+	local c
 
+	for c in 0 1 2 3; do
+		o[c]=$(( (c + 2 * p) % 5 * s ))
+	done
 	fio --eta=never --output=/tmp/fio.out - <<EOF || { cat /tmp/fio.out; fail "fio on $t"; }
 [global]
 filename=$t
 randrepeat=0
-randseed=$6
+randseed=$((p + 1))
 bssplit=4k/40:16k/20:64k/20:256k/10:1m/10
 blockalign=4k
 rw=randwrite
 number_ios=60
+size=$s
 [direct1]
 ioengine=libaio
 iodepth=8
 direct=1
-io_submit_mode=offload
 serialize_overlap=1
-offset=$2
-size=$3
+offset=${o[0]}
 [direct2]
 ioengine=libaio
-iodepth=8
+iodepth=4
 direct=1
-io_submit_mode=offload
 serialize_overlap=1
-offset=$2
-size=$3
+offset=${o[1]}
 [direct3]
-ioengine=libaio
-iodepth=1
+ioengine=psync
 direct=1
-io_submit_mode=offload
-serialize_overlap=1
-offset=$2
-size=$3
+offset=${o[2]}
 [buffered1]
 ioengine=psync
 direct=0
-offset=$4
-size=$5
+offset=${o[3]}
 end_fsync=1
 [buffered2]
 ioengine=psync
 direct=0
-offset=$4
-size=$5
+offset=${o[3]}
 fsync=7
 end_fsync=1
 EOF
 }
 
-# workload_dev TARGET SIZE_BYTES: two phases, each with fio and blkops in
-# three disjoint thirds; phase 2 rotates the thirds.
+# workload_dev TARGET SIZE_BYTES: two phases of fio with blkops beside it in
+# the fifth slice; phase 2 rotates the slices, so every class overwrites
+# what others wrote.
 workload_dev()
 {
-	local t=$1 third=$(( $2 / 3 / MIB * MIB )) bp
+	local t=$1 s=$(( $2 / 5 / MIB * MIB )) p bp
 
-	ferry-test-blkops "$t" $((2 * third)) "$third" 40 11 & bp=$!
-	fio_phase "$t" 0 "$third" "$third" "$third" 1
-	wait "$bp" || fail "blkops on $t"
-	ferry-test-blkops "$t" 0 "$third" 40 12 & bp=$!
-	fio_phase "$t" $((2 * third)) "$third" "$third" "$third" 2
-	wait "$bp" || fail "blkops on $t"
+	for p in 0 1; do
+		ferry-test-blkops "$t" $(( (4 + 2 * p) % 5 * s )) "$s" 40 $((11 + p)) &
+		bp=$!
+		fio_phase "$t" "$s" "$p"
+		wait "$bp" || fail "blkops on $t"
+	done
 	sync
 }
 
