@@ -228,10 +228,17 @@ static void t_upload(struct ps_client *c)
 	CHECK(upload_buf(c, seg, n, &ack, err, sizeof(err)) == 0, "%s", err);
 	memcpy(img_at_tag, img, T_DISK_SIZE);
 	next_seq = end;
+
+	/* an agent re-draining its ring after a crash repeats some records */
+	n = t_segment(seg, SEG_CAP, next_seq - 5, 12, NULL, img, &end);
+	CHECK(upload_buf(c, seg, n, &ack, err, sizeof(err)) == 0, "%s", err);
+	CHECK(!ack.duplicate, "overlapping segment reported duplicate");
+	next_seq = end;
 	CHECK(ps_client_state(c, &st, err, sizeof(err)) == 0, "%s", err);
 	CHECK(st.stored_seq == next_seq, "stored %lu != %lu",
 	      (unsigned long)st.stored_seq, (unsigned long)next_seq);
-	printf("ok upload, idempotent re-upload, gap refused\n");
+	printf("ok upload, idempotent re-upload, overlap accepted, gap "
+	       "refused\n");
 }
 
 static void t_corrupt(struct ps_client *c)

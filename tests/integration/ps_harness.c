@@ -38,6 +38,10 @@ static int rm_one(const char *p, const struct stat *sb, int flag,
 
 void t_cleanup(void)
 {
+	if (getenv("FERRY_KEEP")) {
+		fprintf(stderr, "kept %s\n", scratch);
+		return;
+	}
 	if (scratch[0])
 		nftw(scratch, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }

@@ -151,8 +151,9 @@ static int replay_to(struct ps_machine *m, const char *disk, int out,
 
 	if ((ret = ps_seg_list(m, &segs, &n)))
 		return ret;
-	for (i = 0; i < n && segs[i].start < pt->seq; i++)
-		if (!fstatat(m->dirfd, segs[i].name, &st, 0))
+	for (i = 0; i < n; i++)
+		if (segs[i].start < pt->seq &&
+		    !fstatat(m->dirfd, segs[i].name, &st, 0))
 			pr.total += st.st_size;
 	replay_init(&rp, m, NULL);
 	rp.only_disk = disk;
@@ -162,7 +163,9 @@ static int replay_to(struct ps_machine *m, const char *disk, int out,
 	rp.stop = pt->seq;
 	rp.have_stop = true;
 	progress_show(&pr);
-	for (i = 0; i < n && segs[i].start < pt->seq && !rp.stopped; i++) {
+	for (i = 0; i < n && !rp.stopped; i++) {
+		if (segs[i].start >= pt->seq)
+			continue;
 		ret = replay_segment(&rp, &segs[i], err, errlen);
 		if (ret)
 			break;

@@ -7,9 +7,10 @@
  *     tls/ca.key ca.crt server.key server.crt passphrase    (keys 0600)
  *     machines/<machine>/
  *       cert.pem                  the certificate last issued to it
- *       segments/<start>-<end>-<uuid>.hrl
- *                                 acknowledged segments: sequence range
- *                                 [start, end) %020, segment uuid in hex
+ *       segments/<n>-<start>-<end>-<uuid>.hrl
+ *                                 acknowledged segments: acceptance number
+ *                                 (stream order), sequence range [start,
+ *                                 end), each %020; segment uuid in hex
  *       tmp/                      uploads in flight (emptied at start)
  *       disks/<disk>/replica.img  the replica at applied_pos (sparse)
  *       disks/<disk>/base.img     the replica at base_pos (retention floor)
@@ -53,10 +54,11 @@ struct ps_point {
 
 /* A stored segment, from its file name. */
 struct ps_seg {
+	uint64_t n;		/* order of acceptance: the stream order */
 	uint64_t start;
 	uint64_t end;
 	uint8_t uuid[16];
-	char name[96];		/* relative to the machine directory */
+	char name[128];		/* relative to the machine directory */
 };
 
 /* Persisted per-machine apply state (DATA/machines/<m>/state). */
@@ -68,7 +70,7 @@ struct ps_state {
 	uint64_t last_point_ns;	/* time_ns of the newest point */
 	uint64_t last_point_seq;
 	uint64_t next_point_id;
-	char applied_seg[96];	/* file name of the last applied segment */
+	char applied_seg[128];	/* file name of the last applied segment */
 };
 
 struct ps_machine {
@@ -78,6 +80,8 @@ struct ps_machine {
 	pthread_mutex_t lock;	/* protects every field below */
 	bool have_stored;
 	uint64_t stored_end;	/* newest stored end_seq: next upload's start */
+	uint64_t stored_n;	/* its acceptance number */
+	uint8_t stored_uuid[16];	/* its segment uuid */
 	bool uploading;		/* one upload at a time per machine */
 	struct ps_state st;	/* written by the applier only */
 	uint64_t bytes_stored;	/* since start, for the log */
@@ -115,8 +119,7 @@ int ps_state_save(struct ps_machine *m);
 int ps_write_file_atomic(int dirfd, const char *name, const void *buf,
 			 size_t len, mode_t mode);
 int ps_fsync_dir(int dirfd, const char *name);
-int ps_seg_name(char *buf, size_t len, uint64_t start, uint64_t end,
-		const uint8_t uuid[16]);
+int ps_seg_name(char *buf, size_t len, const struct ps_seg *s);
 int ps_seg_list(struct ps_machine *m, struct ps_seg **segs, size_t *n);
 bool ps_seg_parse(const char *name, struct ps_seg *s);
 int ps_seg_cmp(const struct ps_seg *a, const struct ps_seg *b);

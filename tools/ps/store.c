@@ -200,22 +200,7 @@ static void clean_tmp(int mdirfd)
 
 int ps_seg_cmp(const struct ps_seg *x, const struct ps_seg *y)
 {
-	if (x->start != y->start)
-		return x->start < y->start ? -1 : 1;
-	if (x->end != y->end)
-		return x->end < y->end ? -1 : 1;
-	return strcmp(x->name, y->name);
-}
-
-int ps_seg_name(char *buf, size_t len, uint64_t start, uint64_t end,
-		const uint8_t uuid[16])
-{
-	int i, n = snprintf(buf, len, "segments/%020" PRIu64 "-%020" PRIu64 "-",
-			    start, end);
-
-	for (i = 0; i < 16; i++)
-		n += snprintf(buf + n, len - n, "%02x", uuid[i]);
-	return n + snprintf(buf + n, len - n, ".hrl");
+	return x->n < y->n ? -1 : x->n > y->n;
 }
 
 static int cmp_seg(const void *a, const void *b)
@@ -223,20 +208,34 @@ static int cmp_seg(const void *a, const void *b)
 	return ps_seg_cmp(a, b);
 }
 
+int ps_seg_name(char *buf, size_t len, const struct ps_seg *s)
+{
+	int i, n = snprintf(buf, len, "segments/%020" PRIu64 "-%020" PRIu64
+			    "-%020" PRIu64 "-", s->n, s->start, s->end);
+
+	for (i = 0; i < 16; i++)
+		n += snprintf(buf + n, len - n, "%02x", s->uuid[i]);
+	return n + snprintf(buf + n, len - n, ".hrl");
+}
+
+/* "<n>-<start>-<end>-<uuid>.hrl", every number 20 digits. */
 bool ps_seg_parse(const char *name, struct ps_seg *s)
 {
+	uint64_t *f[3] = { &s->n, &s->start, &s->end };
+	const char *p = name;
 	char *e;
 	size_t i;
 
-	s->start = strtoull(name, &e, 10);
-	if (e - name != 20 || *e != '-')
-		return false;
-	s->end = strtoull(e + 1, &e, 10);
-	if (e - name != 41 || *e != '-' || strlen(e) != 1 + 32 + 4 ||
-	    strcmp(e + 33, ".hrl"))
+	for (i = 0; i < 3; i++) {
+		*f[i] = strtoull(p, &e, 10);
+		if (e - p != 20 || *e != '-')
+			return false;
+		p = e + 1;
+	}
+	if (strlen(p) != 32 + 4 || strcmp(p + 32, ".hrl"))
 		return false;
 	for (i = 0; i < 16; i++)
-		if (sscanf(e + 1 + 2 * i, "%2hhx", &s->uuid[i]) != 1)
+		if (sscanf(p + 2 * i, "%2hhx", &s->uuid[i]) != 1)
 			return false;
 	snprintf(s->name, sizeof(s->name), "segments/%s", name);
 	return s->end >= s->start;
@@ -290,6 +289,8 @@ static int load_stored(struct ps_machine *m)
 	if (n) {
 		m->have_stored = true;
 		m->stored_end = segs[n - 1].end;
+		m->stored_n = segs[n - 1].n;
+		memcpy(m->stored_uuid, segs[n - 1].uuid, 16);
 	}
 	free(segs);
 	return 0;
@@ -349,7 +350,7 @@ out:
 int ps_state_load(struct ps_machine *m)
 {
 	struct ps_state *st = &m->st;
-	char buf[1024], key[32], val[96];
+	char buf[1024], key[32], val[128];
 	unsigned long long v;
 	const char *p;
 	int fd, n;
@@ -364,7 +365,7 @@ int ps_state_load(struct ps_machine *m)
 	if (len < 0)
 		return -EIO;
 	buf[len] = '\0';
-	for (p = buf; sscanf(p, "%31s %95s%n", key, val, &n) == 2; p += n) {
+	for (p = buf; sscanf(p, "%31s %127s%n", key, val, &n) == 2; p += n) {
 		v = strtoull(val, NULL, 10);
 		if (!strcmp(key, "applied_seg"))
 			snprintf(st->applied_seg, sizeof(st->applied_seg), "%s",

@@ -174,27 +174,36 @@ static int receive(struct upload *u)
 	return done == 1 ? 0 : -1;
 }
 
-/* Decide and, for a new segment, make it durable.  Under m->lock. */
+/*
+ * Decide and, for a new segment, make it durable.  Under m->lock.
+ * Already stored: its range is covered by the stored stream (or it is the
+ * newest, empty, segment again).  New: it starts at or before the stored
+ * end and goes past it; records it repeats (an agent re-draining its ring
+ * after a crash) are skipped when applied.  Anything else leaves a gap.
+ */
 static int commit(struct upload *u, const struct hrl_seg_end *end)
 {
 	struct ps_machine *m = u->m;
-	uint64_t start = u->info->start_seq;
+	struct ps_seg seg = {
+		.n = m->have_stored ? m->stored_n + 1 : 1,
+		.start = u->info->start_seq,
+		.end = end->end_seq,
+	};
 	char name[128];
 
-	if (m->have_stored && (end->end_seq < m->stored_end ||
-	    (end->end_seq == m->stored_end && start < end->end_seq)))
+	memcpy(seg.uuid, u->info->segment_id, 16);
+	if (m->have_stored && (seg.end < m->stored_end ||
+	    (seg.end == m->stored_end && (seg.start < seg.end ||
+	     !memcmp(seg.uuid, m->stored_uuid, 16)))))
 		return 1;
-	if (m->have_stored && start != m->stored_end) {
+	if (m->have_stored && seg.start > m->stored_end) {
 		ps_conn_error(u->c, 409, "machine %s: segment [%" PRIu64 ",%"
 			      PRIu64 ") does not continue the stored stream, "
-			      "which ends at %" PRIu64, m->id, start,
-			      end->end_seq, m->stored_end);
+			      "which ends at %" PRIu64, m->id, seg.start,
+			      seg.end, m->stored_end);
 		return -1;
 	}
-	ps_seg_name(name, sizeof(name), start, end->end_seq,
-		    u->info->segment_id);
-	if (faccessat(m->dirfd, name, F_OK, 0) == 0)
-		return 1;	/* the same empty segment again */
+	ps_seg_name(name, sizeof(name), &seg);
 	if (fdatasync(u->fd) || renameat(m->dirfd, u->tmp, m->dirfd, name) ||
 	    ps_fsync_dir(m->dirfd, "segments")) {
 		ps_conn_error(u->c, 507, "machine %s: storing segment: %s",
@@ -202,7 +211,9 @@ static int commit(struct upload *u, const struct hrl_seg_end *end)
 		return -1;
 	}
 	m->have_stored = true;
-	m->stored_end = end->end_seq;
+	m->stored_end = seg.end;
+	m->stored_n = seg.n;
+	memcpy(m->stored_uuid, seg.uuid, 16);
 	m->bytes_stored += end->seg_bytes;
 	u->tmp[0] = '\0';
 	return 0;
