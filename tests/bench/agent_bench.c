@@ -12,37 +12,26 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "../integration/kshim.h"
-#include "../../kmod/ferry_ring.h"
+#include "../integration/shmring.h"
 
 #include <ferry/crc32c.h>
-#include <ferry/ring.h>
 
-#include "../../agent/ferryd/drain.h"
-#include "../../agent/ferryd/spool.h"
-
-#define HDR_SIZE	4096u
 #define RING_SIZE	(64u << 20)
 #define REC_LEN		(64u << 10)
 #define SEG_SIZE	(4u << 20)
 #define SPOOL_SIZE	(64u * SEG_SIZE)
 
-static void *ring_mem;
-static struct ferry_ring *ring;
+static struct shmring sr;
 static char spool_dir[256];
-static int req_fd, rep_fd;
-static volatile sig_atomic_t stop;
 
 static double now(void)
 {
@@ -50,35 +39,6 @@ static double now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int wake[2] = { -1, -1 };	/* producer -> drain: "records" */
-
-static void drain_wake(struct ring_src *rs)
-{
-	char buf[256];
-
-	(void)rs;
-	while (read(wake[0], buf, sizeof(buf)) > 0)
-		;
-}
-
-static void wake_drain(void)
-{
-	if (write(wake[1], "", 1) < 0) {
-		/* full: a wakeup is pending anyway */
-	}
-}
-
-static int pipe_consume(struct ring_src *rs, uint64_t pos)
-{
-	int32_t r;
-
-	(void)rs;
-	if (write(req_fd, &pos, sizeof(pos)) != sizeof(pos) ||
-	    read(rep_fd, &r, sizeof(r)) != sizeof(r))
-		return -EPIPE;
-	return r;
 }
 
 static int one_disk(struct ring_src *rs, struct hrl_disk *out,
@@ -93,85 +53,28 @@ static int one_disk(struct ring_src *rs, struct hrl_disk *out,
 	return 1;
 }
 
-static void on_term(int sig)
-{
-	(void)sig;
-	stop = 1;
-}
-
-static int drain_child(void)
+/* Fill the ring with total bytes of 64 KiB writes while the child drains. */
+static int run_drain(uint64_t total, double *secs, struct rusage *ru)
 {
 	struct spool_conf sc = { .dir = spool_dir, .size = SPOOL_SIZE,
 				 .seg_size = SEG_SIZE,
 				 .ack_mode = SPOOL_ACK_LOCAL };
-	struct ring_reader rd;
-	struct ring_src rs = { .rd = &rd, .poll_fd = -1, .woken = drain_wake,
-			       .consume = pipe_consume, .disks = one_disk };
-	static struct drain d;
-	struct spool *sp;
-	char why[512];
-	int r;
-
-	signal(SIGTERM, on_term);
-	if (spool_open(&sc, &sp, why, sizeof(why)) ||
-	    ring_reader_init(&rd, ring_mem, HDR_SIZE + RING_SIZE)) {
-		fprintf(stderr, "bench-agent: %s\n", why);
-		return 1;
-	}
-	d.stop = &stop;
-	rs.poll_fd = wake[0];
-	r = drain_init(&d, &rs, sp, 500, 1, why, sizeof(why));
-	if (!r)
-		r = drain_run(&d, why, sizeof(why));
-	if (r)
-		fprintf(stderr, "bench-agent: %s\n", why);
-	drain_fini(&d);
-	spool_close(sp);
-	return r;
-}
-
-static void serve(int req, int rep, int timeout_ms)
-{
-	struct pollfd p = { .fd = req, .events = POLLIN };
-	uint64_t pos;
-	int32_t r;
-
-	while (poll(&p, 1, timeout_ms) > 0) {
-		if (read(req, &pos, sizeof(pos)) != sizeof(pos))
-			return;
-		r = ferry_ring_consume(ring, pos);
-		if (write(rep, &r, sizeof(r)) != sizeof(r))
-			return;
-		timeout_ms = 0;
-	}
-}
-
-/* Fill the ring with total bytes of 64 KiB writes while the child drains. */
-static int run_drain(uint64_t total, double *secs, struct rusage *ru)
-{
 	static uint8_t payload[REC_LEN];
-	uint32_t crc = crc32c(0, payload, REC_LEN);
-	int req[2], rep[2], st;
 	uint64_t done = 0, off = 0;
+	uint32_t crc;
 	double t0;
-	pid_t pid;
+	int st;
 
 	memset(payload, 0x5a, sizeof(payload));
 	crc = crc32c(0, payload, REC_LEN);
-	if (pipe(req) || pipe(rep))
+	if (shmring_fork(&sr, &sc, one_disk, 500))
 		return -1;
-	pid = fork();
-	if (!pid) {
-		req_fd = req[1];
-		rep_fd = rep[0];
-		_exit(drain_child());
-	}
 	t0 = now();
 	while (done < total) {
 		struct ferry_ring_res res;
 
-		if (ferry_ring_reserve(ring, REC_LEN, NULL, &res)) {
-			serve(req[0], rep[1], 1);
+		if (ferry_ring_reserve(sr.ring, REC_LEN, NULL, &res)) {
+			shmring_serve(&sr, 1);
 			continue;
 		}
 		memcpy(ferry_rec_payload(res.rec), payload, REC_LEN);
@@ -184,20 +87,16 @@ static int run_drain(uint64_t total, double *secs, struct rusage *ru)
 		res.rec->crc = crc;
 		memset(res.rec->reserved, 0, sizeof(res.rec->reserved));
 		ferry_ring_commit(&res);
-		wake_drain();
+		shmring_wake(&sr);
 		off = (off + REC_LEN) % (1ull << 30);
 		done += REC_LEN;
-		serve(req[0], rep[1], 0);
+		shmring_serve(&sr, 0);
 	}
-	while (ring->tail != ring->head)
-		serve(req[0], rep[1], 1);
+	while (sr.ring->tail != sr.ring->head)
+		shmring_serve(&sr, 1);
 	*secs = now() - t0;
-	kill(pid, SIGTERM);
-	while (waitpid(pid, &st, WNOHANG) == 0)
-		serve(req[0], rep[1], 1);
+	st = shmring_reap(&sr, SIGTERM);
 	getrusage(RUSAGE_CHILDREN, ru);
-	close(req[0]);
-	close(rep[1]);
 	return WIFEXITED(st) && !WEXITSTATUS(st) ? 0 : -1;
 }
 
@@ -249,18 +148,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: bench-agent DIR MB\n");
 		return 2;
 	}
-	signal(SIGPIPE, SIG_IGN);
-	if (pipe2(wake, O_NONBLOCK))
-		return 1;
 	total = strtoull(argv[2], NULL, 10) << 20;
 	snprintf(spool_dir, sizeof(spool_dir), "%s/bench-spool", argv[1]);
-	ring_mem = mmap(NULL, HDR_SIZE + RING_SIZE, PROT_READ | PROT_WRITE,
-			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	ring = mmap(NULL, sizeof(*ring), PROT_READ | PROT_WRITE,
-		    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (ring_mem == MAP_FAILED || ring == MAP_FAILED)
+	if (shmring_init(&sr, RING_SIZE))
 		return 1;
-	ferry_ring_init(ring, ring_mem, HDR_SIZE, RING_SIZE);
 	if (run_drain(total, &drain_s, &ru)) {
 		fprintf(stderr, "bench-agent: the drain failed\n");
 		return 1;

@@ -19,40 +19,27 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "kshim.h"
-#include "../../kmod/ferry_ring.h"
+#include "shmring.h"
 
 #include <ferry/crc32c.h>
 #include <ferry/hrl.h>
-#include <ferry/ring.h>
 
-#include "../../agent/ferryd/drain.h"
-#include "../../agent/ferryd/spool.h"
-
-#define HDR_SIZE	4096u
 #define RING_SIZE	(4u << 20)
 #define DISK_SIZE	(8u << 20)
 #define NR_DISKS	2
 #define SEG_SIZE	(256u << 10)
 #define SPOOL_SIZE	(512u * SEG_SIZE)
 
-struct shared {
-	struct ferry_ring ring;		/* producer state; parent only */
-};
-
-static void *ring_mem;
-static struct shared *sh;
+static struct shmring sr;
 static char dir[64];
 static uint8_t *model[NR_DISKS];
 
@@ -60,40 +47,6 @@ static void die(const char *what)
 {
 	fprintf(stderr, "integ-agent-drain: %s: %s\n", what, strerror(errno));
 	exit(1);
-}
-
-/* ---- child: the drain, as ferryd runs it ------------------------------ */
-
-static int req_fd = -1, rep_fd = -1;
-static volatile sig_atomic_t child_stop;
-
-static int wake[2] = { -1, -1 };	/* producer -> drain: "records" */
-
-static void drain_wake(struct ring_src *rs)
-{
-	char buf[256];
-
-	(void)rs;
-	while (read(wake[0], buf, sizeof(buf)) > 0)
-		;
-}
-
-static void wake_drain(void)
-{
-	if (write(wake[1], "", 1) < 0) {
-		/* full: a wakeup is pending anyway */
-	}
-}
-
-static int pipe_consume(struct ring_src *rs, uint64_t pos)
-{
-	int32_t r;
-
-	(void)rs;
-	if (write(req_fd, &pos, sizeof(pos)) != sizeof(pos) ||
-	    read(rep_fd, &r, sizeof(r)) != sizeof(r))
-		return -EPIPE;
-	return r;
 }
 
 static int fixed_disks(struct ring_src *rs, struct hrl_disk *out,
@@ -111,121 +64,14 @@ static int fixed_disks(struct ring_src *rs, struct hrl_disk *out,
 	return i;
 }
 
-static void on_term(int sig)
-{
-	(void)sig;
-	child_stop = 1;
-}
-
-static int child_main(void)
+static void start_drain(void)
 {
 	struct spool_conf sc = { .dir = dir, .size = SPOOL_SIZE,
 				 .seg_size = SEG_SIZE,
 				 .ack_mode = SPOOL_ACK_NONE };
-	struct ring_reader rd;
-	struct ring_src rs = { .rd = &rd, .poll_fd = -1, .woken = drain_wake,
-			       .consume = pipe_consume, .disks = fixed_disks };
-	static struct drain d;
-	struct spool *sp;
-	char why[512];
-	int r;
 
-	signal(SIGTERM, on_term);
-	if (spool_open(&sc, &sp, why, sizeof(why))) {
-		fprintf(stderr, "child: %s\n", why);
-		return 1;
-	}
-	if (ring_reader_init(&rd, ring_mem, HDR_SIZE + RING_SIZE)) {
-		fprintf(stderr, "child: ring_reader_init failed\n");
-		return 1;
-	}
-	d.stop = &child_stop;
-	rs.poll_fd = wake[0];
-	r = drain_init(&d, &rs, sp, 20, 1, why, sizeof(why));
-	if (!r)
-		r = drain_run(&d, why, sizeof(why));
-	if (r)
-		fprintf(stderr, "child: %s\n", why);
-	drain_fini(&d);
-	spool_close(sp);
-	return r ? 1 : 0;
-}
-
-/* ---- parent: producer, model, consume service -------------------------- */
-
-struct child {
-	pid_t pid;
-	int req, rep;		/* parent's ends */
-};
-
-static struct child start_child(void)
-{
-	int req[2], rep[2];
-	struct child c;
-
-	if (pipe(req) || pipe(rep))
-		die("pipe");
-	c.pid = fork();
-	if (c.pid < 0)
+	if (shmring_fork(&sr, &sc, fixed_disks, 20))
 		die("fork");
-	if (!c.pid) {
-		close(req[0]);
-		close(rep[1]);
-		req_fd = req[1];
-		rep_fd = rep[0];
-		_exit(child_main());
-	}
-	close(req[1]);
-	close(rep[0]);
-	c.req = req[0];
-	c.rep = rep[1];
-	return c;
-}
-
-/* Answer the child's consume requests that are waiting; 0, or -1 on EOF. */
-static int serve(struct child *c, int timeout_ms)
-{
-	struct pollfd p = { .fd = c->req, .events = POLLIN };
-	uint64_t pos;
-	int32_t r;
-
-	while (poll(&p, 1, timeout_ms) > 0) {
-		ssize_t n = read(c->req, &pos, sizeof(pos));
-
-		if (n != sizeof(pos))
-			return -1;	/* dead, or killed mid-request */
-		r = ferry_ring_consume(&sh->ring, pos);
-		if (r)
-			fprintf(stderr, "parent: consume %llu: %d\n",
-				(unsigned long long)pos, r);
-		if (write(c->rep, &r, sizeof(r)) < 0) {
-			/* the child died waiting for the answer */
-		}
-		timeout_ms = 0;
-	}
-	return 0;
-}
-
-static void reap(struct child *c, int sig, int want_status)
-{
-	int st;
-
-	if (sig)
-		kill(c->pid, sig);
-	/* consume requests already written are still honoured, as an
-	 * ioctl in flight completes even when its caller is killed */
-	while (waitpid(c->pid, &st, WNOHANG) == 0)
-		if (serve(c, 10) < 0)
-			waitpid(c->pid, &st, 0);
-	serve(c, 0);
-	close(c->req);
-	close(c->rep);
-	if (want_status >= 0 &&
-	    (!WIFEXITED(st) || WEXITSTATUS(st) != want_status)) {
-		fprintf(stderr, "integ-agent-drain: drain exited with status %#x\n",
-			st);
-		exit(1);
-	}
 }
 
 static uint64_t now_ns(void)
@@ -237,7 +83,7 @@ static uint64_t now_ns(void)
 }
 
 /* One random change, into the ring and into the model. */
-static void produce_one(struct child *c)
+static void produce_one(void)
 {
 	static const uint16_t ops[] = { FERRY_OP_WRITE, FERRY_OP_WRITE,
 		FERRY_OP_WRITE, FERRY_OP_WRITE, FERRY_OP_WRITE, FERRY_OP_WRITE,
@@ -252,8 +98,8 @@ static void produce_one(struct child *c)
 	uint8_t *p;
 	uint32_t i;
 
-	while (ferry_ring_reserve(&sh->ring, plen, NULL, &res) == -ENOSPC)
-		serve(c, 5);	/* a test may wait where the kernel drops */
+	while (ferry_ring_reserve(sr.ring, plen, NULL, &res) == -ENOSPC)
+		shmring_serve(&sr, 5);	/* a test may wait; the kernel drops */
 	rec = res.rec;
 	p = ferry_rec_payload(rec);
 	for (i = 0; i < plen; i++)
@@ -271,7 +117,7 @@ static void produce_one(struct child *c)
 	else if (op != FERRY_OP_FLUSH)
 		memset(model[disk] + off, 0, len);
 	ferry_ring_commit(&res);
-	wake_drain();
+	shmring_wake(&sr);
 }
 
 /* ---- check: apply the spool with the hrl library ----------------------- */
@@ -365,9 +211,6 @@ int main(int argc, char **argv)
 {
 	int rc;
 
-	signal(SIGPIPE, SIG_IGN);
-	if (pipe2(wake, O_NONBLOCK))
-		return 1;
 	srandom(getpid() ^ time(NULL));
 	if (argc > 1)
 		return run(atol(argv[1]), argc > 2 ? atol(argv[2]) : 30);
@@ -382,50 +225,48 @@ int main(int argc, char **argv)
 static int run(long records, long kills)
 {
 	long i, every = kills ? records / (kills + 1) : records + 1;
-	struct child c;
 	char cmd[128];
-	int rc, d;
+	int rc, d, st;
 
 	snprintf(dir, sizeof(dir), "/var/tmp/integ-agent-drain.XXXXXX");
 	if (!mkdtemp(dir))
 		die("mkdtemp");
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	strcat(dir, "/spool");
-	ring_mem = mmap(NULL, HDR_SIZE + RING_SIZE, PROT_READ | PROT_WRITE,
-			MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
-		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (ring_mem == MAP_FAILED || sh == MAP_FAILED)
-		die("mmap");
-	ferry_ring_init(&sh->ring, ring_mem, HDR_SIZE, RING_SIZE);
+	if (shmring_init(&sr, RING_SIZE))
+		die("shared ring");
 	for (d = 0; d < NR_DISKS; d++) {
 		free(model[d]);
 		model[d] = calloc(1, DISK_SIZE);
 	}
 
-	c = start_child();
+	start_drain();
 	for (i = 1; i <= records; i++) {
-		produce_one(&c);
-		serve(&c, 0);
+		produce_one();
+		shmring_serve(&sr, 0);
 		if (i % every == 0 && kills-- > 0) {
 			/* let it run a random moment, then kill -9 */
 			usleep(random() % 20000);
-			reap(&c, SIGKILL, -1);
-			c = start_child();
+			shmring_reap(&sr, SIGKILL);
+			start_drain();
 		}
 	}
 	/* drain everything, then stop it cleanly */
-	while (sh->ring.tail != sh->ring.head)
-		serve(&c, 10);
-	reap(&c, SIGTERM, 0);
+	while (sr.ring->tail != sr.ring->head)
+		shmring_serve(&sr, 10);
+	st = shmring_reap(&sr, SIGTERM);
+	if (!WIFEXITED(st) || WEXITSTATUS(st)) {
+		fprintf(stderr, "integ-agent-drain: drain exited with status %#x\n",
+			st);
+		return 1;
+	}
 
 	rc = check_spool();
 	if (!rc && system(cmd)) {
 		/* leave the directory for a look */
 	}
 	printf("integ-agent-drain: %s\n", rc ? "FAIL" : "ok");
-	munmap(ring_mem, HDR_SIZE + RING_SIZE);
-	munmap(sh, sizeof(*sh));
+	shmring_fini(&sr);
 	for (d = 0; d < NR_DISKS; d++)
 		close(img_fd[d]);
 	return rc;
