@@ -26,6 +26,7 @@ LIB_SRCS :=
 BINS :=
 UNIT_TESTS :=
 INTEG_TESTS :=
+INTEG_SCRIPTS :=
 FUZZERS :=
 PROTOS :=
 
@@ -42,7 +43,7 @@ PROTO_H	:= $(PROTO_C:.c=.h)
 PROTO_OBJS := $(PROTO_C:$(B)/%.c=$(O)/%.o)
 
 .PHONY: all deps kmod userspace check check-unit check-integration check-vm \
-	check-kernels demo bench fuzz clean sparse
+	check-kernels demo bench fuzz deb clean sparse
 .DEFAULT_GOAL := all
 
 all: deps kmod userspace
@@ -82,13 +83,13 @@ $(BIN)/$(1): $$($(1)_SRCS:%.c=$(O)/%.o) $(LIB)
 endef
 $(foreach p,$(BINS) $(UNIT_TESTS) $(INTEG_TESTS),$(eval $(call program,$(p))))
 
-check: all $(addprefix $(BIN)/,$(UNIT_TESTS) $(INTEG_TESTS))
+check: all $(addprefix $(BIN)/,$(UNIT_TESTS) $(INTEG_TESTS) $(INTEG_SCRIPTS))
 	@tests/run-all $(abspath $(B)) $(KVER)
 
 check-unit: deps $(addprefix $(BIN)/,$(UNIT_TESTS))
 	@tests/run-unit $(abspath $(B))
 
-check-integration: deps userspace $(addprefix $(BIN)/,$(INTEG_TESTS))
+check-integration: deps userspace $(addprefix $(BIN)/,$(INTEG_TESTS) $(INTEG_SCRIPTS))
 	@tests/run-integration $(abspath $(B))
 
 check-vm: all
@@ -105,6 +106,9 @@ bench: all
 
 fuzz: deps
 	@tests/fuzz/run $(abspath $(B)) 600
+
+deb: all
+	@packaging/build-deb $(abspath $(B))
 
 clean:
 	rm -rf $(B)

@@ -10,7 +10,7 @@ PKGS="build-essential pkg-config git ca-certificates
 	linux-image-cloud-amd64 linux-headers-cloud-amd64 sparse
 	qemu-system-x86 busybox-static cpio kmod zstd xz-utils
 	fio e2fsprogs xfsprogs lvm2 mdadm util-linux
-	debootstrap"
+	debootstrap dkms"
 
 missing=""
 for p in $PKGS; do
