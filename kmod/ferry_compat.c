@@ -5,6 +5,8 @@
  * reference for as long as it is attached, which keeps the gendisk allocated
  * across hot removal without getting in the way of mkfs, LVM or md.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/fs.h>
 #include <linux/err.h>
 #include <crypto/hash.h>

@@ -25,6 +25,8 @@
  * every second and at each STATS/LIST, released the same way and kept as
  * FERRY_DISK_GONE until userspace detaches it.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/mm.h>

@@ -29,6 +29,8 @@
  * The record is published before the submitter learns of the completion,
  * so seq order is consistent with completion order across all disks.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
 #include <linux/ftrace.h>
 #include <linux/ktime.h>
 #include <linux/poll.h>

@@ -46,3 +46,17 @@ capture_post()
 	fi
 	echo "capture: $name: replay of ${#segs[@]} segment(s) equals disk $1 (sha256 ${want:0:16})"
 }
+
+# mbr_partition IMG START SECTORS: an MS-DOS partition table with one Linux
+# partition (512-byte sectors), written without sfdisk.
+mbr_partition()
+{
+	le32() { printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(($1 & 255)) \
+		$(($1 >> 8 & 255)) $(($1 >> 16 & 255)) $(($1 >> 24 & 255)); }
+	{
+		printf '\x00\xfe\xff\xff\x83\xfe\xff\xff'
+		printf "$(le32 "$2")$(le32 "$3")"
+		head -c 48 /dev/zero
+		printf '\x55\xaa'
+	} | dd of="$1" bs=1 seek=446 conv=notrunc status=none
+}
