@@ -539,8 +539,15 @@ static int step(struct drain *d, char *why, size_t len)
 		return 0;
 	}
 	now = mono_ns();
-	if (now - d->opened_mono >= d->seal_ns || ring_half_full(d))
+	if (ring_half_full(d))
 		return seal(d, why, len);
+	if (now - d->opened_mono >= d->seal_ns) {
+		if (!spool_half_full(d->sp))
+			return seal(d, why, len);
+		/* nothing ships: fill slots, the ring keeps the records */
+		wait_ring(d, IDLE_WAIT_NS);
+		return 0;
+	}
 	/* sleep until more records come or the segment is due */
 	wait = d->opened_mono + d->seal_ns - now;
 	wait_ring(d, wait);

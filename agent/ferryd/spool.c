@@ -662,6 +662,17 @@ void spool_get_stat(struct spool *sp, struct spool_stat *st)
 	pthread_mutex_unlock(&sp->lock);
 }
 
+bool spool_half_full(struct spool *sp)
+{
+	uint32_t i, sealed = 0;
+
+	pthread_mutex_lock(&sp->lock);
+	for (i = 0; i < sp->nr_slots; i++)
+		sealed += sp->slots[i].state == SLOT_SEALED;
+	pthread_mutex_unlock(&sp->lock);
+	return sealed * 2 >= sp->nr_slots;
+}
+
 int spool_for_each_file(struct spool *sp,
 			int (*fn)(const char *path, int fd, void *arg),
 			void *arg)

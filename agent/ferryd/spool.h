@@ -163,6 +163,9 @@ void spool_set_ship_state(struct spool *sp, bool ok, const char *msg);
 
 void spool_get_stat(struct spool *sp, struct spool_stat *st);
 
+/* At least half the slots hold unacknowledged segments. */
+bool spool_half_full(struct spool *sp);
+
 /*
  * Every file of the spool (meta and slots), for FIEMAP exclusion.
  * Calls fn(path, fd, arg) for each; stops at and returns a nonzero return.

@@ -120,8 +120,10 @@ static void test_full(void **state)
 	int i;
 
 	(void)state;
-	for (i = 0; i < NSLOTS; i++)
+	for (i = 0; i < NSLOTS; i++) {
+		assert_int_equal(spool_half_full(sp), i * 2 >= NSLOTS);
 		append(sp, i * 10, i * 10 + 10, &s[i], 0);
+	}
 	append(sp, 100, 110, &x, -ENOSPC);
 	assert_int_equal(spool_reserve(sp, &slot), -ENOSPC);
 	spool_get_stat(sp, &st);
