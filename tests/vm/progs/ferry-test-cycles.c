@@ -7,11 +7,17 @@
  * ferry-test-cycles gone DISK REMOVE: attach DISK, write "1" into REMOVE
  *   (a sysfs 'remove' file that unplugs the device), wait until ferry
  *   reports the disk FERRY_DISK_GONE, then detach it.
+ * ferry-test-cycles drain DISK SECONDS: attach DISK and consume whatever
+ *   arrives (checking nothing but the headers) for SECONDS or until
+ *   SIGTERM/SIGINT, detach, print records and drops: the consumer beside
+ *   the benchmark's fio.
  * Exit 0 on success, 1 naming the failed step.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
+#include <time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +114,48 @@ static int gone(struct ferry_dev *d, dev_t dev, const char *remove)
 	return 0;
 }
 
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static int drain_only(struct ferry_dev *d, dev_t dev, int seconds)
+{
+	time_t end = time(NULL) + seconds;
+	const struct ferry_rec *r;
+	struct ferry_attach at;
+	struct ferry_stats st;
+	int ret;
+
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	ret = ferry_dev_attach(d, dev, &at);
+	if (ret)
+		return fail("attach", ret);
+	while (!stop && time(NULL) < end) {
+		ferry_dev_wait(d, 100);
+		while ((ret = ring_reader_next(&d->rd, &r)) > 0)
+			records++;
+		if (ret < 0 || (ret = ferry_dev_consume(d, ring_reader_pos(&d->rd))))
+			return fail("drain", ret);
+	}
+	ret = ferry_dev_stats(d, at.disk_id, &st);
+	if (!ret)
+		ret = ferry_dev_detach(d, at.disk_id);
+	if (ret)
+		return fail("detach", ret);
+	while (ring_reader_next(&d->rd, &r) > 0)
+		records++;
+	ferry_dev_consume(d, ring_reader_pos(&d->rd));
+	printf("ferry-test-cycles: drained %" PRIu64 " records, %" PRIu64
+	       " bytes, %" PRIu64 " drops\n", records, (uint64_t)st.bytes,
+	       (uint64_t)st.drops);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct ferry_dev d;
@@ -115,14 +163,16 @@ int main(int argc, char **argv)
 	int ret;
 
 	if (argc != 4 || stat(argv[2], &sb) || !S_ISBLK(sb.st_mode)) {
-		fprintf(stderr, "usage: ferry-test-cycles cycles DISK N | gone DISK REMOVE\n");
+		fprintf(stderr, "usage: ferry-test-cycles cycles DISK N | gone DISK REMOVE | drain DISK SECONDS\n");
 		return 2;
 	}
-	ret = ferry_dev_open(&d, NULL, 4 << 20);
+	ret = ferry_dev_open(&d, NULL, strcmp(argv[1], "drain") ? 4 << 20 : 0);
 	if (ret)
 		return fail("open /dev/ferry", ret);
 	if (!strcmp(argv[1], "cycles"))
 		ret = cycles(&d, sb.st_rdev, atoi(argv[3]));
+	else if (!strcmp(argv[1], "drain"))
+		ret = drain_only(&d, sb.st_rdev, atoi(argv[3]));
 	else
 		ret = gone(&d, sb.st_rdev, argv[3]);
 	munmap(d.map, d.map_len);
