@@ -93,6 +93,7 @@ drain_finish()
 		return 1
 	fi
 	((rc == 0)) || { log "ferryctl status exit $rc"; return 1; }
+	log "ferryd memory: $(grep -E 'VmHWM|VmRSS' /proc/$FERRYD_PID/status | tr -s ' \t' ' ' | tr '\n' ' ')"
 	kill -TERM "$FERRYD_PID"
 	wait "$FERRYD_PID" || { log "ferryd exit $?"; cat /tmp/ferryd.log; return 1; }
 	if [[ ${SPOOL_DISK:-} ]]; then
