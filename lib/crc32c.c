@@ -1,17 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * crc32c: SSE4.2 with three interleaved lanes, slicing-by-8 fallback.
+ * crc32c: PCLMULQDQ folding or SSE4.2 lanes, slicing-by-8 fallback.
  *
- * The crc32 instruction has a latency of three cycles and a throughput of
- * one, so one dependency chain runs at a third of the possible speed.  Long
- * buffers are cut into three lanes of LONG (then SHORT) bytes computed side
- * by side; lane crcs are joined by "shifting" a crc over n zero bytes, a
- * linear map applied with four table lookups (zeros_long, zeros_short):
+ * Buffers of CLMUL_MIN bytes and more are folded with carry-less
+ * multiplication: four 16-byte lanes, each multiplied forward by x^512 mod P
+ * per 64-byte step (constants computed at start-up by xpow_raw()), joined,
+ * and the last 128 bits reduced with the crc32 instruction.
+ *
+ * Shorter buffers use the crc32 instruction, whose latency is three cycles
+ * and throughput one, so long runs are cut into three lanes of LONG (then
+ * SHORT) bytes computed side by side; lane crcs are joined by "shifting" a
+ * crc over n zero bytes, a linear map applied with four table lookups
+ * (zeros_long, zeros_short):
  *
  *   crc(a || b) = shift(crc(a), |b|) ^ crc0(b)     (crc0: started from 0)
  *
- * All internal values are the raw register (no pre/post inversion); the
- * public functions invert on entry and exit, as zlib does.
+ * crc32c_copy() runs the same loops storing every loaded word, so a payload
+ * is read once to be both copied and checksummed.  All internal values are
+ * the raw register (no pre/post inversion); the public functions invert on
+ * entry and exit, as zlib does.
  */
 #include <pthread.h>
 #include <string.h>
@@ -29,6 +36,9 @@ static uint32_t table[8][256];
 static uint32_t zeros_long[4][256];
 static uint32_t zeros_short[4][256];
 static int have_hw;
+static int have_clmul;
+/* fold constants for D = 128, 256, 384, 512 bits: x^(D+63), x^(D-1) mod P */
+static uint64_t fold_k[4][2] __attribute__((aligned(16)));
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
 static uint32_t sw_raw(uint32_t crc, const unsigned char *p, size_t len)
@@ -88,6 +98,16 @@ static inline uint32_t zeros_apply(uint32_t z[4][256], uint32_t crc)
 	       z[2][(crc >> 16) & 0xff] ^ z[3][crc >> 24];
 }
 
+/* x^n mod P as a raw register (bit i is the coefficient of x^(31-i)). */
+static uint32_t xpow_raw(unsigned int n)
+{
+	uint32_t r = 0x80000000u;
+
+	while (n--)
+		r = (r >> 1) ^ (r & 1 ? POLY : 0);
+	return r;
+}
+
 static void crc32c_init(void)
 {
 	uint32_t n, crc;
@@ -108,8 +128,13 @@ static void crc32c_init(void)
 	}
 	zeros_build(zeros_long, LONG);
 	zeros_build(zeros_short, SHORT);
+	for (k = 0; k < 4; k++) {
+		fold_k[k][0] = (uint64_t)xpow_raw(128 * (k + 1) + 63) << 32;
+		fold_k[k][1] = (uint64_t)xpow_raw(128 * (k + 1) - 1) << 32;
+	}
 #if defined(__x86_64__)
 	have_hw = !!__builtin_cpu_supports("sse4.2");
+	have_clmul = have_hw && __builtin_cpu_supports("pclmul");
 #endif
 }
 
@@ -182,15 +207,79 @@ static inline uint32_t hw_raw(uint32_t crc, unsigned char *d,
 	return crc;
 }
 
-__attribute__((target("sse4.2")))
+#include <wmmintrin.h>
+
+#define CLMUL_MIN	256
+
+/* a * x^D mod P, for a 128-bit block polynomial a (reflected). */
+__attribute__((target("sse4.2,pclmul"), always_inline))
+static inline __m128i fold(__m128i a, __m128i k)
+{
+	return _mm_xor_si128(_mm_clmulepi64_si128(a, k, 0x00),
+			     _mm_clmulepi64_si128(a, k, 0x11));
+}
+
+#define LOAD_STORE(x, off) do {							x = _mm_loadu_si128((const __m128i *)(p + (off)));			if (copy)									_mm_storeu_si128((__m128i *)(d + (off)), x);		} while (0)
+
+/*
+ * Carry-less multiplication folding, four 16-byte lanes 64 bytes apart:
+ * the crc state is xored into the first four bytes, each lane is folded
+ * forward by 512 bits per step, the lanes are folded into one, and the
+ * crc32 instruction reduces the last 128 bits.  len >= 64.
+ */
+__attribute__((target("sse4.2,pclmul"), always_inline))
+static inline uint32_t clmul_raw(uint32_t crc, unsigned char *d,
+				 const unsigned char *p, size_t len,
+				 const int copy)
+{
+	const __m128i *k = (const __m128i *)fold_k;
+	__m128i x0, x1, x2, x3, y0, y1, y2, y3;
+
+	LOAD_STORE(x0, 0);
+	LOAD_STORE(x1, 16);
+	LOAD_STORE(x2, 32);
+	LOAD_STORE(x3, 48);
+	x0 = _mm_xor_si128(x0, _mm_cvtsi32_si128(crc));
+	for (p += 64, d += copy ? 64 : 0, len -= 64; len >= 64; len -= 64) {
+		LOAD_STORE(y0, 0);
+		LOAD_STORE(y1, 16);
+		LOAD_STORE(y2, 32);
+		LOAD_STORE(y3, 48);
+		x0 = _mm_xor_si128(fold(x0, k[3]), y0);
+		x1 = _mm_xor_si128(fold(x1, k[3]), y1);
+		x2 = _mm_xor_si128(fold(x2, k[3]), y2);
+		x3 = _mm_xor_si128(fold(x3, k[3]), y3);
+		p += 64;
+		if (copy)
+			d += 64;
+	}
+	x0 = _mm_xor_si128(_mm_xor_si128(fold(x0, k[2]), fold(x1, k[1])),
+			   _mm_xor_si128(fold(x2, k[0]), x3));
+	for (; len >= 16; len -= 16) {
+		LOAD_STORE(y0, 0);
+		x0 = _mm_xor_si128(fold(x0, k[0]), y0);
+		p += 16;
+		if (copy)
+			d += 16;
+	}
+	crc = _mm_crc32_u64(0, _mm_cvtsi128_si64(x0));
+	crc = _mm_crc32_u64(crc, _mm_extract_epi64(x0, 1));
+	return hw_raw(crc, d, p, len, copy);
+}
+
+__attribute__((target("sse4.2,pclmul")))
 static uint32_t hw_crc(uint32_t crc, const void *buf, size_t len)
 {
+	if (have_clmul && len >= CLMUL_MIN)
+		return clmul_raw(crc, NULL, buf, len, 0);
 	return hw_raw(crc, NULL, buf, len, 0);
 }
 
-__attribute__((target("sse4.2")))
+__attribute__((target("sse4.2,pclmul")))
 static uint32_t hw_copy(uint32_t crc, void *dst, const void *src, size_t len)
 {
+	if (have_clmul && len >= CLMUL_MIN)
+		return clmul_raw(crc, dst, src, len, 1);
 	return hw_raw(crc, dst, src, len, 1);
 }
 #endif

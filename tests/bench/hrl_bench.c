@@ -10,7 +10,8 @@
  *   encode   hrl_writer_init + hrl_writer_add (copy + crc32c + header) +
  *            hrl_writer_finish
  *   verify   hrl_reader over the finished segment (every crc, every rule)
- * Rates are payload bytes per second; each figure is the best of 3 runs.
+ * Rates are payload bytes per second; each figure is the best of ROUNDS
+ * interleaved runs of at least SECONDS (default 0.5) each.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,7 @@
 
 #define SEG	(16u << 20)
 #define POOL	(256u << 20)
+#define ROUNDS	5
 
 static uint8_t *seg, *pool;
 static double min_secs = 0.5;
@@ -106,25 +108,40 @@ static size_t pass_verify(uint32_t rec, size_t *src)
 	return bytes;
 }
 
-/* Best of 3 runs of at least min_secs each, in GB/s of payload. */
-static double rate(size_t (*pass)(uint32_t, size_t *), uint32_t rec)
+/* GB/s of payload over at least min_secs of passes. */
+static double rate(size_t (*pass)(uint32_t, size_t *), uint32_t rec,
+		   size_t *src)
 {
-	double best = 0;
+	double t0 = now(), t;
+	size_t bytes = 0;
+
+	do {
+		bytes += pass(rec, src);
+		t = now() - t0;
+	} while (t < min_secs);
+	return bytes / t / 1e9;
+}
+
+/*
+ * The three measurements of one record size, interleaved ROUNDS times and
+ * the best of each kept, so that a busy machine slows all three alike.
+ */
+static void measure(uint32_t rec, double *m, double *e, double *v)
+{
 	size_t src = 0;
 	int i;
 
-	for (i = 0; i < 3; i++) {
-		double t0 = now(), t;
-		size_t bytes = 0;
+	*m = *e = *v = 0;
+	for (i = 0; i < ROUNDS; i++) {
+		double x;
 
-		do {
-			bytes += pass(rec, &src);
-			t = now() - t0;
-		} while (t < min_secs);
-		if (bytes / t / 1e9 > best)
-			best = bytes / t / 1e9;
+		x = rate(pass_memcpy, rec, &src);
+		*m = x > *m ? x : *m;
+		x = rate(pass_encode, rec, &src);
+		*e = x > *e ? x : *e;
+		x = rate(pass_verify, rec, &src);
+		*v = x > *v ? x : *v;
 	}
-	return best;
 }
 
 static double crc_rate(uint32_t (*fn)(uint32_t, const void *, size_t))
@@ -167,9 +184,9 @@ int main(int argc, char **argv)
 	printf("%-8s %12s %12s %12s %8s %8s\n", "record", "memcpy", "encode",
 	       "verify", "enc/cpy", "ver/cpy");
 	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		double m = rate(pass_memcpy, sizes[i]);
-		double e = rate(pass_encode, sizes[i]);
-		double v = rate(pass_verify, sizes[i]);
+		double m, e, v;
+
+		measure(sizes[i], &m, &e, &v);
 
 		printf("%-8u %7.2f GB/s %7.2f GB/s %7.2f GB/s %8.2f %8.2f\n",
 		       sizes[i], m, e, v, e / m, v / m);
