@@ -56,6 +56,17 @@ static inline unsigned long ferry_ftrace_arg0(struct pt_regs *regs)
 }
 #endif
 
+/* Free the filter hash of an unregistered ops (set with reset). */
+static inline void ferry_ftrace_free_filter(struct ftrace_ops *ops)
+{
+#ifdef COMPAT_HAVE_EXPORT_FTRACE_FREE_FILTER
+	ftrace_free_filter(ops);
+#else
+	/* An emptied filter is replaced by the shared EMPTY_HASH and freed. */
+	ftrace_set_filter(ops, NULL, 0, 1);
+#endif
+}
+
 /* --- bio: target disk and partition start (in sectors) ---------------- */
 #ifdef COMPAT_HAVE_BIO_BI_BDEV
 static inline struct gendisk *ferry_bio_disk(struct bio *bio)
@@ -82,16 +93,22 @@ static inline struct gendisk *ferry_bio_disk(struct bio *bio)
 /* 5.10: bi_partno is cleared by blk_partition_remap() once remapped. */
 static inline sector_t ferry_bio_part_start(struct bio *bio)
 {
+	struct disk_part_tbl *ptbl;
 	struct hd_struct *part;
 	sector_t start;
 
 	if (!bio->bi_partno)
 		return 0;
-	part = disk_get_part(bio->bi_disk, bio->bi_partno);
-	if (!part)
-		return 0;
-	start = part->start_sect;
-	disk_put_part(part);
+	/* disk_get_part() is not exported by 5.10: its RCU lookup, inline. */
+	start = 0;
+	rcu_read_lock();
+	ptbl = rcu_dereference(bio->bi_disk->part_tbl);
+	if (bio->bi_partno < ptbl->len) {
+		part = rcu_dereference(ptbl->part[bio->bi_partno]);
+		if (part)
+			start = part->start_sect;
+	}
+	rcu_read_unlock();
 	return start;
 }
 #endif

@@ -296,5 +296,5 @@ int ferry_hook_init(void)
 
 void ferry_hook_exit(void)
 {
-	ftrace_free_filter(&ferry_ftrace_ops);
+	ferry_ftrace_free_filter(&ferry_ftrace_ops);
 }

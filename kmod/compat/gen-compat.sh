@@ -1,6 +1,7 @@
 #!/bin/sh
 # gen-compat.sh OUT CC CFLAGS...: compile every compat/*.c probe with the
-# target kernel's compiler and flags and write OUT, one
+# target kernel's compiler and flags, look up every compat/*.sym probe's
+# symbol in the kernel's exports, and write OUT, one
 # '#define COMPAT_<NAME_IN_CAPS> 1' (or '/* #undef ... */') per probe.
 # Each probe cites the upstream change it detects.
 set -u
@@ -13,6 +14,20 @@ tmp=$out.tmp
 	for p in "$dir"/*.c; do
 		name=$(basename "$p" .c | tr a-z A-Z)
 		if "$@" -c -o /dev/null "$p" >/dev/null 2>&1; then
+			echo "#define COMPAT_$name 1"
+		else
+			echo "/* #undef COMPAT_$name */"
+		fi
+	done
+	# X.sym: the last non-comment line names a symbol; is it exported to
+	# modules?  A test compile cannot tell, the kernel's Module.symvers
+	# ($FERRY_SYMVERS) can.
+	for p in "$dir"/*.sym; do
+		[ -e "$p" ] || continue
+		name=$(basename "$p" .sym | tr a-z A-Z)
+		sym=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$p" | tail -n 1)
+		if [ -n "$sym" ] && awk -v s="$sym" '$2 == s { f = 1 } END { exit !f }' \
+			"${FERRY_SYMVERS:-/dev/null}" 2>/dev/null; then
 			echo "#define COMPAT_$name 1"
 		else
 			echo "/* #undef COMPAT_$name */"
