@@ -79,7 +79,9 @@ static const char usage_apply[] =
 "\n"
 "  --disk ID=IMAGE  apply the records of disk ID to IMAGE\n"
 "  --pos SEQ        the images already hold every change before SEQ\n"
-"                   (default: the first segment's start sequence)\n"
+"                   (default: the first segment's start sequence).  The\n"
+"                   position is not stored between runs: to continue a\n"
+"                   replica, pass the 'position' the last run printed\n"
 "  --allow-gap      accept a segment that starts after the position\n"
 "  --write-zeros    write zeros instead of punching holes\n"
 "  -q, --quiet      print only errors and resync warnings\n";
