@@ -23,6 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <ferry/fs.h>
+
 #include "ferryd.h"
 
 #define CTL_EXIT_OK		0
@@ -394,9 +396,10 @@ int ctl_start(struct ferryd *fd, char *why, size_t len)
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int r;
 
-	if (mkdir(fd->conf.run_dir, 0700) && errno != EEXIST) {
-		snprintf(why, len, "%s: %s", fd->conf.run_dir, strerror(errno));
-		return -errno;
+	r = ferry_mkdir_p(fd->conf.run_dir, 0700);
+	if (r) {
+		snprintf(why, len, "%s: %s", fd->conf.run_dir, strerror(-r));
+		return r;
 	}
 	snprintf(fd->ctl_path, sizeof(fd->ctl_path), "%s/ferryd.sock",
 		 fd->conf.run_dir);

@@ -22,6 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <ferry/fs.h>
+#include <ferry/machine_id.h>
+
 #include "ferryd.h"
 
 #if __has_include("ship.h")
@@ -49,53 +52,6 @@ static void usage(FILE *f)
 		"  -c FILE  configuration (default %s)\n", FERRYD_CONF_PATH);
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* /etc/machine-id, else STATE_DIR/machine-id (made once, random). */
-static void machine_id(const struct ferryd_conf *c, uint8_t id[16])
-{
-	char path[FERRYD_PATH_MAX + 16], hex[40] = "";
-	unsigned int i;
-	FILE *f;
-
-	f = fopen("/etc/machine-id", "re");
-	if (!f) {
-		snprintf(path, sizeof(path), "%s/machine-id", c->state_dir);
-		f = fopen(path, "re");
-	}
-	if (f) {
-		if (!fgets(hex, sizeof(hex), f))
-			hex[0] = 0;
-		fclose(f);
-	}
-	for (i = 0; i < 16; i++) {
-		int hi = hexval(hex[2 * i]), lo = hi < 0 ? -1 : hexval(hex[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			break;
-		id[i] = hi << 4 | lo;
-	}
-	if (i == 16)
-		return;
-	for (i = 0; i < 16; i++)
-		id[i] = random();
-	mkdir(c->state_dir, 0700);
-	f = fopen(path, "we");
-	if (f) {
-		for (i = 0; i < 16; i++)
-			fprintf(f, "%02x", id[i]);
-		fprintf(f, "\n");
-		fclose(f);
-	}
-}
-
 static int open_spool(struct ferryd *fd, char *why)
 {
 	struct spool_conf sc = {
@@ -120,7 +76,7 @@ static int export_spool(struct ferryd *fd, const char *dir)
 		fprintf(stderr, "ferryd: %s\n", why);
 		return 1;
 	}
-	mkdir(dir, 0700);
+	ferry_mkdir_p(dir, 0700);
 	while (!spool_next_unacked(fd->sp, after, &seg)) {
 		char *buf = malloc(seg.bytes);
 
@@ -173,6 +129,7 @@ static int spool_extents(struct ferryd *fd)
 
 static int setup(struct ferryd *fd, char *why)
 {
+	char id[FERRY_MACHINE_ID_HEX + 1];
 	unsigned int i;
 	int r;
 
@@ -192,7 +149,13 @@ static int setup(struct ferryd *fd, char *why)
 			fd->conf.disks[i], fd->dv.disks[i].id.name,
 			fd->dv.disks[i].id.ident, fd->dv.disks[i].nr_excluded);
 	}
-	machine_id(&fd->conf, fd->dr.machine_id);
+	r = ferry_machine_id(fd->conf.state_dir, id);
+	if (r) {
+		snprintf(why, ERRLEN, "machine id (%s/machine-id): %s",
+			 fd->conf.state_dir, strerror(-r));
+		return r;
+	}
+	ferry_machine_id_bytes(id, fd->dr.machine_id);
 	fd->dr.stop = &fd->stop;
 	/* poll_ms matters only for ring sources without poll() wakeups */
 	r = drain_init(&fd->dr, &fd->dv.rs, fd->sp, fd->conf.seal_ms, 2,

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include <ferry/crc32c.h>
+#include <ferry/fs.h>
 
 #include "spool.h"
 
@@ -323,10 +324,11 @@ static int open_files(struct spool *sp, char *err, size_t errlen)
 	uint32_t i;
 	int r;
 
-	if (mkdir(sp->dir, 0700) && errno != EEXIST) {
+	r = ferry_mkdir_p(sp->dir, 0700);
+	if (r) {
 		snprintf(err, errlen, "spool %s: mkdir: %s", sp->dir,
-			 strerror(errno));
-		return -errno;
+			 strerror(-r));
+		return r;
 	}
 	snprintf(path, sizeof(path), "%s/meta", sp->dir);
 	sp->meta_fd = open(path, O_RDWR | O_CLOEXEC);
