@@ -172,20 +172,39 @@ static void full_reason(const struct spool_stat *ss,
 			 used, size);
 }
 
+/* What both status forms report, taken once. */
+struct snap {
+	struct spool_stat ss;
+	struct drain_stat ds;
+	char why[256];		/* full_reason() */
+	uint64_t now, oldest;
+};
+
+static void take_snap(struct ferryd *fd, struct snap *sn)
+{
+	spool_get_stat(fd->sp, &sn->ss);
+	drain_get_stat(&fd->dr, &sn->ds);
+	full_reason(&sn->ss, &sn->ds, sn->why, sizeof(sn->why));
+	sn->now = real_ns();
+	sn->oldest = oldest_change_ns(fd, &sn->ss, &sn->ds);
+}
+
 static int status_human(struct ferryd *fd, FILE *f)
 {
+	struct snap sn;
 	struct spool_stat ss;
 	struct drain_stat ds;
 	struct ferry_stats ks;
-	char a[32], b[32], why[256];
-	uint64_t now = real_ns(), oldest;
+	char a[32], b[32], *why = sn.why;
+	uint64_t now, oldest;
 	int attention = 0;
 	unsigned int i;
 
-	spool_get_stat(fd->sp, &ss);
-	drain_get_stat(&fd->dr, &ds);
-	full_reason(&ss, &ds, why, sizeof(why));
-	oldest = oldest_change_ns(fd, &ss, &ds);
+	take_snap(fd, &sn);
+	ss = sn.ss;
+	ds = sn.ds;
+	now = sn.now;
+	oldest = sn.oldest;
 	fprintf(f, "ferryd: running, pid %d, up %llus; ship = %s\n", getpid(),
 		(unsigned long long)((now - fd->started_ns) / 1000000000ull),
 		spool_ack_mode_name(ss.ack_mode));
@@ -241,18 +260,20 @@ static int status_human(struct ferryd *fd, FILE *f)
 
 static int status_json(struct ferryd *fd, FILE *f)
 {
+	struct snap sn;
 	struct spool_stat ss;
 	struct drain_stat ds;
 	struct ferry_stats ks;
-	char why[256];
-	uint64_t now = real_ns(), oldest;
+	char *why = sn.why;
+	uint64_t now, oldest;
 	int attention = 0;
 	unsigned int i;
 
-	spool_get_stat(fd->sp, &ss);
-	drain_get_stat(&fd->dr, &ds);
-	full_reason(&ss, &ds, why, sizeof(why));
-	oldest = oldest_change_ns(fd, &ss, &ds);
+	take_snap(fd, &sn);
+	ss = sn.ss;
+	ds = sn.ds;
+	now = sn.now;
+	oldest = sn.oldest;
 	attention = ds.spool_full;
 	fprintf(f, "{\"pid\":%d,\"uptime_s\":%llu,\"ship\":\"%s\",\"io\":",
 		getpid(),
