@@ -181,6 +181,12 @@ static int seg_add(struct drain *d, const struct ferry_rec *fr,
 	} else if (!have_disk(d, fr->disk_id)) {
 		return -ENOSPC;		/* new disk: a new header */
 	}
+	if (!have_disk(d, fr->disk_id)) {
+		snprintf(why, len, "ring record seq %llu: disk %u does not fit in a segment header of %u disks",
+			 (unsigned long long)fr->seq, fr->disk_id,
+			 HRL_MAX_DISKS);
+		return -E2BIG;
+	}
 	r = hrl_rec_from_ferry(&hr, fr);
 	if (r) {
 		snprintf(why, len, "ring record seq %llu: op %u cannot be logged",
