@@ -31,25 +31,38 @@ start_server()
 	"$B/bin/ferry-ps" passphrase --data "$W/data" >"$W/pass"
 }
 
-# run NAME RATE: a fresh machine (its own stream), then bench-ps.
+ps_cpu()
+{
+	awk '{ printf "%.2f", ($14 + $15) / 100 }' "/proc/$PS_PID/stat"
+}
+
+# run NAME RATE: a fresh machine (its own stream), then bench-ps, then
+# the server's CPU seconds for the run (applier included, after it caught
+# up: the spool is empty when bench-ps returns, the replica a moment later).
 run()
 {
-	local name=$1 rate=$2 id
+	local name=$1 rate=$2 id c0
 
 	id=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
 	mkdir -p "$W/$name"
 	"$B/bin/ferryctl" register --server "$ADDR" --passphrase-file "$W/pass" \
 		--state-dir "$W/$name" --machine-id "$id" >/dev/null
+	c0=$(ps_cpu)
 	"$B/bin/bench-ps" --server "$ADDR" --state-dir "$W/$name" \
 		--spool "$W/$name/spool" --seconds "$SECS" --rate "$rate"
+	sleep 2
+	echo "server cpu $(awk -v a="$c0" -v b="$(ps_cpu)" 'BEGIN { printf "%.2f", b - a }') s"
 }
 
 start_server
 echo "ferry-ps on $ADDR, data on $(df --output=source "$W" | tail -1), ${SECS} s per run"
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg) (other work on this machine skews every number)"
 full=$(run full 0)
-echo "unpaced:   $full"
+echo "unpaced:"
+sed 's/^/  /' <<<"$full"
 paced=$(run paced 100)
-echo "100 MB/s:  $paced"
+echo "paced at 100 MB/s:"
+sed 's/^/  /' <<<"$paced"
 mbps=$(sed -n 's/.*: \([0-9.]*\) MB\/s.*/\1/p' <<<"$full")
 p50=$(sed -n 's/.*p50 \([0-9]*\) p99.*/\1/p' <<<"$paced")
 p99=$(sed -n 's/.*p99 \([0-9]*\) max.*/\1/p' <<<"$paced")

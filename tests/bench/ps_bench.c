@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/resource.h>
 
 #include <ferry/hrl.h>
 #include <ferry/tls.h>
@@ -208,6 +209,17 @@ int main(int argc, char **argv)
 	       st.bytes / 1e6 / (t1 - t0), ship_lag_quantile_ms(&st, 0.5),
 	       ship_lag_quantile_ms(&st, 0.99), st.lag_max_ms, st.segments,
 	       st.failures);
+	{
+		struct rusage ru;
+
+		getrusage(RUSAGE_SELF, &ru);
+		printf("bench-ps: agent cpu %.2f s (user %.2f, sys %.2f), "
+		       "generator included\n",
+		       ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6 +
+		       ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6,
+		       ru.ru_utime.tv_sec + ru.ru_utime.tv_usec / 1e6,
+		       ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6);
+	}
 	spool_close(sp);
 	return ss.sealed ? 1 : 0;
 }
