@@ -407,3 +407,23 @@ int dev_exclude_spool(struct dev *dv, struct dev_disk *dd, char *why,
 	free(ext);
 	return r;
 }
+
+void dev_unexclude_all(struct dev *dv)
+{
+	struct ferry_exclude ex;
+	unsigned int i;
+
+	pthread_mutex_lock(&dv->lock);
+	for (i = 0; i < dv->nr_disks; i++) {
+		if (!dv->disks[i].nr_excluded)
+			continue;
+		memset(&ex, 0, sizeof(ex));
+		ex.disk_id = dv->disks[i].kid;
+		if (ioctl(dv->kdev.fd, FERRY_IOC_EXCLUDE, &ex))
+			fprintf(stderr, "ferryd: %s: clearing the spool's exclusion: %s\n",
+				dv->disks[i].spec, strerror(errno));
+		else
+			dv->disks[i].nr_excluded = 0;
+	}
+	pthread_mutex_unlock(&dv->lock);
+}

@@ -59,6 +59,12 @@ int dev_stats(struct dev *dv, uint32_t kid, struct ferry_stats *st);
 int dev_exclude_spool(struct dev *dv, struct dev_disk *dd, char *why,
 		      size_t len);
 
+/*
+ * Stop excluding the spool (clean shutdown: nothing writes it any more,
+ * and blocks of a spool deleted later must not stay hidden).
+ */
+void dev_unexclude_all(struct dev *dv);
+
 /* The spool's file system device, its whole disk and partition start. */
 int dev_spool_disk(const char *sysfs, struct spool *sp, dev_t *fs_dev,
 		   dev_t *whole, uint64_t *start);

@@ -209,6 +209,9 @@ static int run(struct ferryd *fd)
 #ifdef HAVE_SHIP
 	ship_stop();
 #endif
+	/* every spool write is done (drain_run landed the last one) */
+	if (!r)
+		dev_unexclude_all(&fd->dv);
 	teardown(fd);
 	return r ? 1 : 0;
 }
