@@ -240,7 +240,10 @@ static inline uint32_t clmul_raw(uint32_t crc, unsigned char *d,
 	LOAD_STORE(x2, 32);
 	LOAD_STORE(x3, 48);
 	x0 = _mm_xor_si128(x0, _mm_cvtsi32_si128(crc));
-	for (p += 64, d += copy ? 64 : 0, len -= 64; len >= 64; len -= 64) {
+	p += 64;
+	if (copy)
+		d += 64;
+	for (len -= 64; len >= 64; len -= 64) {
 		LOAD_STORE(y0, 0);
 		LOAD_STORE(y1, 16);
 		LOAD_STORE(y2, 32);
