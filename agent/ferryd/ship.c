@@ -2,9 +2,11 @@
 /*
  * Shipping sealed spool segments to ferry-ps; see ship.h.
  *
- * Order: segments go strictly in spool order, the next only after the
- * previous one was acknowledged, because the server accepts a segment only
- * where it continues the stored chain.  A segment the server already has
+ * Order: segments are taken in spool order by SHIP_WINDOW workers; the
+ * server stores a segment only where it continues the stored chain, and
+ * holds one that arrives early while its predecessor is still in flight.
+ * A segment that could not be stored is retried by the worker that holds
+ * it, with backoff.  A segment the server already has
  * (its acknowledgement was lost) comes back as a duplicate and is acked
  * here like any other: delivery is idempotent.
  */
@@ -25,17 +27,19 @@
 
 #define BACKOFF_MIN_MS	100
 #define BACKOFF_MAX_MS	30000
+#define SHIP_WINDOW	2	/* uploads in flight */
 
 static struct {
-	pthread_t thread;
-	bool running;
+	pthread_t threads[SHIP_WINDOW];
+	int nthreads;
+	uint64_t taken;		/* highest segment id a worker took */
 	volatile int stop;
 	struct spool *sp;
 	struct ps_client_conf cc;
 	char server[256];
 	char dir[FERRYD_PATH_MAX];
 	char machine[65];
-	pthread_mutex_t lock;	/* protects stats */
+	pthread_mutex_t lock;	/* protects stats and taken */
 	struct ship_stats stats;
 } ship = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -123,9 +127,56 @@ static void report(int ret, const char *err)
 	fprintf(stderr, "ferryd: ship: %s\n", err);
 }
 
-static void *ship_main(void *arg)
+/* The next sealed segment no worker has taken yet. */
+static int take_next(struct spool_seg *seg)
+{
+	int ret;
+
+	pthread_mutex_lock(&ship.lock);
+	ret = spool_next_unacked(ship.sp, ship.taken, seg);
+	if (!ret)
+		ship.taken = seg->id;
+	pthread_mutex_unlock(&ship.lock);
+	return ret;
+}
+
+/* Upload seg until it is acknowledged (or ferryd stops). */
+static void ship_until_acked(struct ps_client *c, const struct spool_seg *seg,
+			     bool *ok)
 {
 	unsigned int backoff = 0;
+	char err[PS_ERR_LEN];
+	int ret;
+
+	while (!ship.stop) {
+		ret = ship_one(c, seg, err, sizeof(err));
+		if (!ret) {
+			if (!*ok)
+				spool_set_ship_state(ship.sp, true, "");
+			*ok = true;
+			return;
+		}
+		pthread_mutex_lock(&ship.lock);
+		ship.stats.failures++;
+		pthread_mutex_unlock(&ship.lock);
+		if (*ok || backoff >= BACKOFF_MAX_MS || backoff == 0)
+			report(ret, err);
+		*ok = false;
+		backoff = backoff ? backoff * 2 : BACKOFF_MIN_MS;
+		if (backoff > BACKOFF_MAX_MS)
+			backoff = BACKOFF_MAX_MS;
+		nap(backoff);
+	}
+}
+
+/*
+ * One of SHIP_WINDOW workers, each with its own connection: while one
+ * waits for the server's fdatasync, the next segment is already on the
+ * wire.  Segments are taken in spool order; the server stores them in
+ * stream order (an early arrival waits for its predecessor).
+ */
+static void *ship_main(void *arg)
+{
 	struct ps_client *c = NULL;
 	char err[PS_ERR_LEN];
 	bool ok = false;
@@ -133,35 +184,17 @@ static void *ship_main(void *arg)
 	(void)arg;
 	while (!ship.stop) {
 		struct spool_seg seg;
-		int ret;
 
 		if (!c && ps_client_open(&ship.cc, &c, err, sizeof(err))) {
 			report(-EINVAL, err);
 			nap(BACKOFF_MAX_MS);
 			continue;
 		}
-		if (spool_next_unacked(ship.sp, 0, &seg)) {
+		if (take_next(&seg)) {
 			wait_sealed();
 			continue;
 		}
-		ret = ship_one(c, &seg, err, sizeof(err));
-		if (!ret) {
-			if (!ok)
-				spool_set_ship_state(ship.sp, true, "");
-			ok = true;
-			backoff = 0;
-			continue;
-		}
-		pthread_mutex_lock(&ship.lock);
-		ship.stats.failures++;
-		pthread_mutex_unlock(&ship.lock);
-		if (ok || backoff >= BACKOFF_MAX_MS || backoff == 0)
-			report(ret, err);
-		ok = false;
-		backoff = backoff ? backoff * 2 : BACKOFF_MIN_MS;
-		if (backoff > BACKOFF_MAX_MS)
-			backoff = BACKOFF_MAX_MS;
-		nap(backoff);
+		ship_until_acked(c, &seg, &ok);
 	}
 	ps_client_close(c);
 	return NULL;
@@ -229,8 +262,15 @@ int ship_start(struct spool *sp, const struct ferryd_conf *conf)
 	ship.cc.dir = ship.dir;
 	ship.cc.machine_id = ship.machine;
 	ship.stop = 0;
-	ret = -pthread_create(&ship.thread, NULL, ship_main, NULL);
-	ship.running = !ret;
+	ship.taken = 0;
+	for (ship.nthreads = 0; ship.nthreads < SHIP_WINDOW; ship.nthreads++) {
+		ret = -pthread_create(&ship.threads[ship.nthreads], NULL,
+				      ship_main, NULL);
+		if (ret)
+			break;
+	}
+	if (ship.nthreads)
+		ret = 0;
 	if (!ret)
 		fprintf(stderr, "ferryd: ship: machine %s to %s\n", ship.machine,
 			ship.server);
@@ -239,11 +279,12 @@ int ship_start(struct spool *sp, const struct ferryd_conf *conf)
 
 void ship_stop(void)
 {
-	if (!ship.running)
-		return;
+	int i;
+
 	ship.stop = 1;
-	pthread_join(ship.thread, NULL);
-	ship.running = false;
+	for (i = 0; i < ship.nthreads; i++)
+		pthread_join(ship.threads[i], NULL);
+	ship.nthreads = 0;
 }
 
 void ship_get_stats(struct ship_stats *st)

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * ship: the thread that uploads sealed spool segments to ferry-ps, oldest
- * first, one at a time on one kept-alive mutual-TLS connection, and
- * acknowledges each to the spool (spool_ack) only after the server said it
+ * ship: the threads that upload sealed spool segments to ferry-ps in spool
+ * order, two in flight on two kept-alive mutual-TLS connections, and
+ * acknowledge each to the spool (spool_ack) only after the server said it
  * is durable.  Failures are retried with exponential backoff (100 ms to
  * 30 s) and reported through spool_set_ship_state() for ferryctl status.
  *

@@ -10,6 +10,7 @@
  *  lost; the rate limit on failed registrations.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -263,6 +264,98 @@ static void t_corrupt(struct ps_client *c)
 	printf("ok corrupted segment rejected: %s\n", err);
 }
 
+/* A TLS connection with the registered client certificate, raw. */
+static BIO *raw_connect(SSL_CTX **ctxp)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	char path[700];
+	BIO *b;
+
+	path_of(path, sizeof(path), creds, PS_FILE_CERT);
+	CHECK(SSL_CTX_use_certificate_file(ctx, path, SSL_FILETYPE_PEM) == 1,
+	      "client cert");
+	path_of(path, sizeof(path), creds, PS_FILE_KEY);
+	CHECK(SSL_CTX_use_PrivateKey_file(ctx, path, SSL_FILETYPE_PEM) == 1,
+	      "client key");
+	b = BIO_new_ssl_connect(ctx);
+	BIO_set_conn_hostname(b, srv.addr);
+	CHECK(BIO_do_connect(b) == 1, "raw TLS connect");
+	*ctxp = ctx;
+	return b;
+}
+
+static void raw_send_head(BIO *b, size_t len)
+{
+	char head[512];
+
+	snprintf(head, sizeof(head), "PUT /v1/machines/%s/segments HTTP/1.1\r\n"
+		 "Host: x\r\nContent-Length: %zu\r\n\r\n", T_MACHINE, len);
+	CHECK(BIO_write(b, head, strlen(head)) > 0, "send head");
+}
+
+struct bg_upload {
+	const uint8_t *buf;
+	size_t len;
+	int ret;
+	struct ps_ack ack;
+	char err[PS_ERR_LEN];
+};
+
+static void *bg_upload_main(void *arg)
+{
+	struct bg_upload *u = arg;
+	struct ps_client *c = client(creds);
+	char path[600];
+	int fd;
+
+	path_of(path, sizeof(path), t_scratch(), "bg.hrl");
+	CHECK(t_write_file(path, u->buf, u->len) == 0, "write %s", path);
+	fd = open(path, O_RDONLY);
+	u->ret = ps_client_upload(c, fd, u->len, &u->ack, u->err,
+				  sizeof(u->err));
+	close(fd);
+	ps_client_close(c);
+	return NULL;
+}
+
+/*
+ * Two uploads in flight on two connections, the later segment complete
+ * first: it waits for its predecessor, then both are stored in order.
+ */
+static void t_two_in_flight(void)
+{
+	uint8_t *first = malloc(SEG_CAP), *second = malloc(SEG_CAP);
+	struct bg_upload bg = { .buf = second };
+	uint64_t end1, end2;
+	size_t n1;
+	pthread_t t;
+	SSL_CTX *ctx;
+	char resp[256] = "";
+	BIO *b;
+
+	n1 = t_segment(first, SEG_CAP, next_seq, 40, NULL, img, &end1);
+	bg.len = t_segment(second, SEG_CAP, end1, 40, NULL, img, &end2);
+	b = raw_connect(&ctx);
+	raw_send_head(b, n1);
+	CHECK(BIO_write(b, first, n1 / 2) > 0, "send first half");
+	BIO_flush(b);
+	CHECK(pthread_create(&t, NULL, bg_upload_main, &bg) == 0, "thread");
+	usleep(300000);
+	CHECK(BIO_write(b, first + n1 / 2, n1 - n1 / 2) > 0, "send rest");
+	BIO_flush(b);
+	CHECK(BIO_read(b, resp, sizeof(resp) - 1) > 0, "first: no answer");
+	CHECK(!strncmp(resp, "HTTP/1.1 201", 12), "first: %.40s", resp);
+	pthread_join(t, NULL);
+	CHECK(bg.ret == 0 && !bg.ack.duplicate, "second: %d %s", bg.ret, bg.err);
+	next_seq = end2;
+	BIO_free_all(b);
+	SSL_CTX_free(ctx);
+	free(first);
+	free(second);
+	printf("ok two uploads in flight, the later one first: both stored "
+	       "in order\n");
+}
+
 static void wait_applied(struct ps_client *c, uint64_t want)
 {
 	struct ps_remote_state st = { 0 };
@@ -326,47 +419,30 @@ static void t_apply_export(struct ps_client *c)
 /* Send half a segment over raw TLS, then SIGKILL the server. */
 static void t_kill_mid_upload(struct ps_client **c)
 {
-	char err[PS_ERR_LEN], path[700], head[512], tmpdir[700], cmd[800];
+	char err[PS_ERR_LEN], path[700], tmpdir[700], cmd[800];
 	struct ps_remote_state st;
-	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	struct ps_ack ack;
 	uint64_t end, before = next_seq;
+	SSL_CTX *ctx;
 	size_t n;
-	SSL *ssl;
+	BIO *b;
 	int i;
 
 	/* > 2 MiB, so half of it is more than the server's 1 MiB chunk */
 	n = t_segment(seg, SEG_CAP, next_seq, 600, NULL, img, &end);
-	path_of(path, sizeof(path), creds, PS_FILE_CERT);
-	CHECK(SSL_CTX_use_certificate_file(ctx, path, SSL_FILETYPE_PEM) == 1,
-	      "client cert");
-	path_of(path, sizeof(path), creds, PS_FILE_KEY);
-	CHECK(SSL_CTX_use_PrivateKey_file(ctx, path, SSL_FILETYPE_PEM) == 1,
-	      "client key");
-	{
-		BIO *b;
-
-		snprintf(path, sizeof(path), "%s", srv.addr);
-		b = BIO_new_ssl_connect(ctx);
-		BIO_set_conn_hostname(b, path);
-		CHECK(BIO_do_connect(b) == 1, "raw TLS connect");
-		BIO_get_ssl(b, &ssl);
-		snprintf(head, sizeof(head), "PUT /v1/machines/%s/segments "
-			 "HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n",
-			 T_MACHINE, n);
-		CHECK(BIO_write(b, head, strlen(head)) > 0, "send head");
-		CHECK(BIO_write(b, seg, n / 2) > 0, "send half");
-		BIO_flush(b);
-		snprintf(tmpdir, sizeof(tmpdir), "%s/machines/%s/tmp",
-			 srv.data, T_MACHINE);
-		snprintf(cmd, sizeof(cmd), "test -n \"$(find %s -name 'up-*' "
-			 "-size +4k)\"", tmpdir);
-		for (i = 0; i < 200 && system(cmd) != 0; i++)
-			usleep(50000);
-		CHECK(i < 200, "partial upload never reached the server");
-		t_server_kill(&srv);
-		BIO_free_all(b);
-	}
+	b = raw_connect(&ctx);
+	raw_send_head(b, n);
+	CHECK(BIO_write(b, seg, n / 2) > 0, "send half");
+	BIO_flush(b);
+	snprintf(tmpdir, sizeof(tmpdir), "%s/machines/%s/tmp", srv.data,
+		 T_MACHINE);
+	snprintf(cmd, sizeof(cmd), "test -n \"$(find %s -name 'up-*' "
+		 "-size +4k)\"", tmpdir);
+	for (i = 0; i < 200 && system(cmd) != 0; i++)
+		usleep(50000);
+	CHECK(i < 200, "partial upload never reached the server");
+	t_server_kill(&srv);
+	BIO_free_all(b);
 	SSL_CTX_free(ctx);
 	ps_client_close(*c);
 
@@ -434,6 +510,7 @@ int main(void)
 	c = client(creds);
 	t_upload(c);
 	t_corrupt(c);
+	t_two_in_flight();
 	t_apply_export(c);
 	t_kill_mid_upload(&c);
 	ps_client_close(c);

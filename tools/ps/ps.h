@@ -34,6 +34,8 @@
 #define PS_MAX_SEGMENT		(1ull << 30)
 #define PS_MAX_CONTROL		(64 * 1024)
 #define PS_IO_TIMEOUT_S		60
+#define PS_ORDER_WAIT_S		10	/* a segment that arrives before its
+					   predecessor waits this long for it */
 
 struct ps_policy {
 	uint64_t point_interval_s;	/* crash-consistent point at least every */
@@ -82,7 +84,8 @@ struct ps_machine {
 	uint64_t stored_end;	/* newest stored end_seq: next upload's start */
 	uint64_t stored_n;	/* its acceptance number */
 	uint8_t stored_uuid[16];	/* its segment uuid */
-	bool uploading;		/* one upload at a time per machine */
+	int inflight;		/* uploads of this machine in progress */
+	pthread_cond_t stored;	/* signalled when stored_end or inflight move */
 	struct ps_state st;	/* written by the applier only */
 	uint64_t bytes_stored;	/* since start, for the log */
 };

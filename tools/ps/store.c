@@ -333,6 +333,7 @@ struct ps_machine *ps_machine_get(struct ps_server *srv, const char *id,
 		goto out;
 	snprintf(m->id, sizeof(m->id), "%s", id);
 	pthread_mutex_init(&m->lock, NULL);
+	pthread_cond_init(&m->stored, NULL);
 	if (machine_open(srv, m, create)) {
 		if (m->dirfd > 0)
 			close(m->dirfd);

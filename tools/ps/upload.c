@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <openssl/rand.h>
 
@@ -35,6 +36,7 @@ struct upload {
 	char tmp[64];
 	int fd;
 	bool direct;		/* fd is O_DIRECT */
+	bool counted;		/* in m->inflight */
 };
 
 static int reply_ack(struct ps_conn *c, const struct hrl_seg_end *end,
@@ -175,6 +177,23 @@ static int receive(struct upload *u)
 }
 
 /*
+ * Agents keep a few uploads in flight on separate connections; one may
+ * finish before its predecessor is stored.  While other uploads of the
+ * machine are in progress, give them a moment to store the predecessor
+ * instead of refusing at once.  Under m->lock.
+ */
+static void wait_predecessor(struct ps_machine *m, uint64_t start)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += PS_ORDER_WAIT_S;
+	while (m->have_stored && start > m->stored_end && m->inflight > 1 &&
+	       pthread_cond_timedwait(&m->stored, &m->lock, &until) == 0)
+		;
+}
+
+/*
  * Decide and, for a new segment, make it durable.  Under m->lock.
  * Already stored: its range is covered by the stored stream (or it is the
  * newest, empty, segment again).  New: it starts at or before the stored
@@ -185,12 +204,13 @@ static int commit(struct upload *u, const struct hrl_seg_end *end)
 {
 	struct ps_machine *m = u->m;
 	struct ps_seg seg = {
-		.n = m->have_stored ? m->stored_n + 1 : 1,
 		.start = u->info->start_seq,
 		.end = end->end_seq,
 	};
 	char name[128];
 
+	wait_predecessor(m, seg.start);
+	seg.n = m->have_stored ? m->stored_n + 1 : 1;
 	memcpy(seg.uuid, u->info->segment_id, 16);
 	if (m->have_stored && (seg.end < m->stored_end ||
 	    (seg.end == m->stored_end && (seg.start < seg.end ||
@@ -215,6 +235,7 @@ static int commit(struct upload *u, const struct hrl_seg_end *end)
 	m->stored_n = seg.n;
 	memcpy(m->stored_uuid, seg.uuid, 16);
 	m->bytes_stored += end->seg_bytes;
+	pthread_cond_broadcast(&m->stored);
 	u->tmp[0] = '\0';
 	return 0;
 }
@@ -232,13 +253,9 @@ static int begin(struct upload *u)
 				     "larger than %llu", c->req.content_length,
 				     PS_MAX_SEGMENT);
 	pthread_mutex_lock(&u->m->lock);
-	if (u->m->uploading) {
-		pthread_mutex_unlock(&u->m->lock);
-		return ps_conn_error(c, 409, "machine %s: another upload is in "
-				     "progress", u->m->id);
-	}
-	u->m->uploading = true;
+	u->m->inflight++;
 	pthread_mutex_unlock(&u->m->lock);
+	u->counted = true;
 	RAND_bytes(rnd, sizeof(rnd));
 	snprintf(u->tmp, sizeof(u->tmp), "tmp/up-%016" PRIx64 ".hrl",
 		 *(uint64_t *)rnd);
@@ -264,9 +281,9 @@ int ps_handle_upload(struct ps_conn *c, struct ps_machine *m)
 	struct hrl_seg_end end;
 	int rc;
 
-	if (begin(&u))
-		return -1;
-	rc = receive(&u);
+	rc = begin(&u);
+	if (!rc)
+		rc = receive(&u);
 	if (!rc) {
 		end = *hrl_reader_end(&u.r);
 		pthread_mutex_lock(&m->lock);
@@ -283,9 +300,12 @@ int ps_handle_upload(struct ps_conn *c, struct ps_machine *m)
 	if (u.tmp[0])
 		unlinkat(m->dirfd, u.tmp, 0);
 	hrl_reader_free(&u.r);
-	pthread_mutex_lock(&m->lock);
-	m->uploading = false;
-	pthread_mutex_unlock(&m->lock);
+	if (u.counted) {
+		pthread_mutex_lock(&m->lock);
+		m->inflight--;
+		pthread_cond_broadcast(&m->stored);
+		pthread_mutex_unlock(&m->lock);
+	}
 	return rc < 0 ? -1 : 0;
 }
 
