@@ -79,7 +79,7 @@ void ferry_bdev_close(struct ferry_bdev *ref)
 }
 #endif
 
-#ifdef COMPAT_HAVE_LINUX_CRC32C_H
+#ifndef COMPAT_HAVE_BUILTIN_CRC32C
 static struct crypto_shash *ferry_crc_tfm;
 
 int ferry_crc_init(void)

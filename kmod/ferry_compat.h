@@ -18,7 +18,9 @@
 #include <linux/mm.h>
 #include "compat.h"
 
-#ifndef COMPAT_HAVE_LINUX_CRC32C_H
+#ifdef COMPAT_HAVE_LINUX_CRC32C_H
+#include <linux/crc32c.h>
+#else
 #include <linux/crc32.h>
 #endif
 
@@ -172,11 +174,11 @@ static inline void ferry_queue_drain(struct request_queue *q)
 
 /*
  * crc32c without a module dependency (insmod alone must work): the library
- * function where it is built in (no <linux/crc32c.h>), else the crypto
- * API's "crc32c", which picks the fastest implementation registered.
+ * function where vmlinux exports it (built in), else the crypto API's
+ * "crc32c", which picks the fastest implementation registered.
  * Kernel convention: no inversion inside; callers seed ~0 and invert.
  */
-#ifdef COMPAT_HAVE_LINUX_CRC32C_H
+#ifndef COMPAT_HAVE_BUILTIN_CRC32C
 int ferry_crc_init(void);
 void ferry_crc_exit(void);
 u32 ferry_crc32c(u32 crc, const void *p, unsigned int len);

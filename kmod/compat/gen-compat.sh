@@ -19,15 +19,17 @@ tmp=$out.tmp
 			echo "/* #undef COMPAT_$name */"
 		fi
 	done
-	# X.sym: the last non-comment line names a symbol; is it exported to
-	# modules?  A test compile cannot tell, the kernel's Module.symvers
-	# ($FERRY_SYMVERS) can.
+	# X.sym: the last non-comment line is "SYMBOL [EXPORTER]": is SYMBOL
+	# exported to modules (by EXPORTER: vmlinux = built in)?  A test
+	# compile cannot tell, the kernel's Module.symvers ($FERRY_SYMVERS) can.
 	for p in "$dir"/*.sym; do
 		[ -e "$p" ] || continue
 		name=$(basename "$p" .sym | tr a-z A-Z)
 		sym=$(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' "$p" | tail -n 1)
-		if [ -n "$sym" ] && awk -v s="$sym" '$2 == s { f = 1 } END { exit !f }' \
-			"${FERRY_SYMVERS:-/dev/null}" 2>/dev/null; then
+		if [ -n "$sym" ] && awk -v s="$sym" '
+			BEGIN { n = split(s, w, " ") }
+			$2 == w[1] && (n < 2 || $3 == w[2]) { f = 1 }
+			END { exit !f }' "${FERRY_SYMVERS:-/dev/null}" 2>/dev/null; then
 			echo "#define COMPAT_$name 1"
 		else
 			echo "/* #undef COMPAT_$name */"
