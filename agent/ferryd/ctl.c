@@ -27,6 +27,11 @@
 
 #include "ferryd.h"
 
+#if __has_include("ship.h")
+#include "ship.h"
+#define HAVE_SHIP 1
+#endif
+
 #define CTL_EXIT_OK		0
 #define CTL_EXIT_ERROR		1
 #define CTL_EXIT_USAGE		2
@@ -258,6 +263,25 @@ static int status_human(struct ferryd *fd, FILE *f)
 	return attention ? CTL_EXIT_ATTENTION : CTL_EXIT_OK;
 }
 
+/* Shipping counters and lag, when this ferryd ships (ship.c). */
+static void ship_json(FILE *f)
+{
+#ifdef HAVE_SHIP
+	static struct ship_stats st;	/* large: the lag histogram */
+
+	ship_get_stats(&st);
+	fprintf(f, "\"ship_stats\":{\"segments\":%llu,\"duplicates\":%llu,\"bytes\":%llu,\"failures\":%llu,\"lag_p50_ms\":%llu,\"lag_p99_ms\":%llu,\"lag_max_ms\":%llu},",
+		(unsigned long long)st.segments,
+		(unsigned long long)st.duplicates,
+		(unsigned long long)st.bytes, (unsigned long long)st.failures,
+		(unsigned long long)ship_lag_quantile_ms(&st, 0.5),
+		(unsigned long long)ship_lag_quantile_ms(&st, 0.99),
+		(unsigned long long)st.lag_max_ms);
+#else
+	(void)f;
+#endif
+}
+
 static int status_json(struct ferryd *fd, FILE *f)
 {
 	struct snap sn;
@@ -300,6 +324,7 @@ static int status_json(struct ferryd *fd, FILE *f)
 		rate_recs.per_s, (unsigned long long)ds.pos,
 		(unsigned long long)ds.consumed,
 		(unsigned long long)ds.full_waits);
+	ship_json(f);
 	fprintf(f, "\"disks\":[");
 	pthread_mutex_lock(&fd->dv.lock);
 	for (i = 0; i < fd->dv.nr_disks; i++) {
