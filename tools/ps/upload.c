@@ -178,18 +178,22 @@ static int receive(struct upload *u)
 
 /*
  * Agents keep a few uploads in flight on separate connections; one may
- * finish before its predecessor is stored.  While other uploads of the
- * machine are in progress, give them a moment to store the predecessor
- * instead of refusing at once.  Under m->lock.
+ * finish before its predecessor is stored, or even before the
+ * predecessor's request arrived.  Wait for it (1 s, or PS_ORDER_WAIT_S
+ * while other uploads of the machine are in progress) instead of refusing
+ * at once.  Under m->lock.
  */
 static void wait_predecessor(struct ps_machine *m, uint64_t start)
 {
-	struct timespec until;
+	struct timespec until, grace;
 
 	clock_gettime(CLOCK_REALTIME, &until);
+	grace = until;
 	until.tv_sec += PS_ORDER_WAIT_S;
-	while (m->have_stored && start > m->stored_end && m->inflight > 1 &&
-	       pthread_cond_timedwait(&m->stored, &m->lock, &until) == 0)
+	grace.tv_sec += 1;	/* the predecessor's request may not be here yet */
+	while (m->have_stored && start > m->stored_end &&
+	       pthread_cond_timedwait(&m->stored, &m->lock,
+				      m->inflight > 1 ? &until : &grace) == 0)
 		;
 }
 
