@@ -464,6 +464,80 @@ static void t_kill_mid_upload(struct ps_client **c)
 	       "resend applied\n");
 }
 
+/*
+ * Retention on a second server (2 s window, a point per segment): two old
+ * segments and a fresh one; the old points go, every segment up to the
+ * oldest kept point is folded into base.img and deleted, and the export at
+ * the kept point is still exact.
+ */
+static void t_retention(void)
+{
+	struct t_server s2 = { .extra = { "--retention=2", "--point-interval=0" } };
+	char err[PS_ERR_LEN], dir[600], pfile[600], pw[PS_PASSPHRASE_MAX];
+	char path[700], out[700], cmd[2000];
+	uint8_t *img2 = calloc(1, T_DISK_SIZE);
+	struct ps_client_conf cc = { .machine_id = T_MACHINE, .timeout_s = 30 };
+	struct ps_client *c;
+	struct ps_ack ack;
+	uint64_t seq = 1, end;
+	const char *pts[] = { t_bin("ferry-ps"), "points", "--data", NULL,
+			      T_MACHINE, NULL };
+	size_t n;
+	int i;
+
+	snprintf(s2.data, sizeof(s2.data), "%s/data2", t_scratch());
+	t_server_start(&s2);
+	{
+		const char *argv[] = { t_bin("ferry-ps"), "passphrase", "--data",
+				       s2.data, NULL };
+
+		path_of(pfile, sizeof(pfile), t_scratch(), "passphrase2");
+		CHECK(t_run(argv, pfile) == 0, "ferry-ps passphrase");
+	}
+	CHECK(ps_passphrase_read(pfile, pw, sizeof(pw), err, sizeof(err)) == 0,
+	      "%s", err);
+	path_of(dir, sizeof(dir), t_scratch(), "creds2");
+	mkdir(dir, 0700);
+	CHECK(ps_register(s2.addr, pw, T_MACHINE, dir, err, sizeof(err)) == 0,
+	      "%s", err);
+	cc.server = s2.addr;
+	cc.dir = dir;
+	CHECK(ps_client_open(&cc, &c, err, sizeof(err)) == 0, "%s", err);
+	for (i = 0; i < 3; i++) {
+		if (i == 2)
+			sleep(3);	/* the first two points age out */
+		n = t_segment(seg, SEG_CAP, seq, 10, NULL, img2, &end);
+		CHECK(upload_buf(c, seg, n, &ack, err, sizeof(err)) == 0, "%s",
+		      err);
+		seq = end;
+	}
+	snprintf(path, sizeof(path), "%s/machines/%s", s2.data, T_MACHINE);
+	snprintf(cmd, sizeof(cmd), "test -f %s/disks/%s/base.img && "
+		 "test -z \"$(ls -A %s/segments)\"", path, T_DISK_NAME, path);
+	for (i = 0; i < 150 && system(cmd) != 0; i++)
+		usleep(100000);
+	CHECK(i < 150, "segments not folded into base.img within 15 s");
+	path_of(out, sizeof(out), t_scratch(), "points2.txt");
+	pts[3] = s2.data;
+	CHECK(t_run(pts, out) == 0, "ferry-ps points");
+	snprintf(cmd, sizeof(cmd), "test $(wc -l < %s) = 2", out);
+	CHECK(system(cmd) == 0, "old points not dropped (%s)", out);
+	path_of(out, sizeof(out), t_scratch(), "export2.img");
+	{
+		const char *ex[] = { t_bin("ferry-ps"), "export", "--data",
+				     s2.data, T_MACHINE, T_DISK_NAME, "--point",
+				     "latest", "--out", out, NULL };
+
+		CHECK(t_run(ex, NULL) == 0, "ferry-ps export");
+	}
+	compare_file(out, img2, "export from base.img after retention");
+	ps_client_close(c);
+	t_server_kill(&s2);
+	free(img2);
+	printf("ok retention: old points dropped, segments folded into "
+	       "base.img, export exact\n");
+}
+
 static void t_rate_limit(void)
 {
 	char err[PS_ERR_LEN], dir[600];
@@ -514,6 +588,7 @@ int main(void)
 	t_apply_export(c);
 	t_kill_mid_upload(&c);
 	ps_client_close(c);
+	t_retention();
 	t_rate_limit();
 
 	printf("integ-ps: all passed\n");

@@ -66,7 +66,7 @@ void t_server_start(struct t_server *s)
 	int pfd[2], fd;
 	size_t got = 0;
 
-	snprintf(s->log, sizeof(s->log), "%s/ps.log", t_scratch());
+	snprintf(s->log, sizeof(s->log), "%s.log", s->data);
 	CHECK(pipe(pfd) == 0, "pipe");
 	s->pid = fork();
 	CHECK(s->pid >= 0, "fork");
@@ -77,7 +77,9 @@ void t_server_start(struct t_server *s)
 		close(pfd[0]);
 		execl(t_bin("ferry-ps"), "ferry-ps", "serve", "--listen",
 		      "127.0.0.1:0", "--data", s->data,
-		      s->extra ? s->extra : "--retention=86400", (char *)NULL);
+		      s->extra[0] ? s->extra[0] : "--retention=86400",
+		      s->extra[1] ? s->extra[1] : "--point-interval=60",
+		      (char *)NULL);
 		_exit(127);
 	}
 	close(pfd[1]);

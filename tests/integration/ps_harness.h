@@ -31,8 +31,8 @@ struct t_server {
 	int port;
 	char addr[64];		/* "127.0.0.1:PORT" */
 	char data[512];
-	char log[512];
-	const char *extra;	/* extra option, e.g. "--point-interval=0" */
+	char log[600];
+	const char *extra[2];	/* extra options, e.g. "--point-interval=0" */
 };
 
 /* Scratch directory for this test run, removed by t_cleanup(). */
