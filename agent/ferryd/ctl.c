@@ -197,41 +197,34 @@ static void take_snap(struct ferryd *fd, struct snap *sn)
 static int status_human(struct ferryd *fd, FILE *f)
 {
 	struct snap sn;
-	struct spool_stat ss;
-	struct drain_stat ds;
 	struct ferry_stats ks;
-	char a[32], b[32], *why = sn.why;
-	uint64_t now, oldest;
+	char a[32], b[32];
 	int attention = 0;
 	unsigned int i;
 
 	take_snap(fd, &sn);
-	ss = sn.ss;
-	ds = sn.ds;
-	now = sn.now;
-	oldest = sn.oldest;
 	fprintf(f, "ferryd: running, pid %d, up %llus; ship = %s\n", getpid(),
-		(unsigned long long)((now - fd->started_ns) / 1000000000ull),
-		spool_ack_mode_name(ss.ack_mode));
-	fprintf(f, "io: %s\n", ds.io);
-	human_bytes(ss.used, a, sizeof(a));
-	human_bytes(ss.size, b, sizeof(b));
+		(unsigned long long)((sn.now - fd->started_ns) / 1000000000ull),
+		spool_ack_mode_name(sn.ss.ack_mode));
+	fprintf(f, "io: %s\n", sn.ds.io);
+	human_bytes(sn.ss.used, a, sizeof(a));
+	human_bytes(sn.ss.size, b, sizeof(b));
 	fprintf(f, "spool %s: %s of %s unacknowledged (%u of %u slots)\n",
-		fd->conf.spool_dir, a, b, ss.sealed, ss.nr_slots);
-	if (why[0]) {
-		fprintf(f, "%s\n", why);
+		fd->conf.spool_dir, a, b, sn.ss.sealed, sn.ss.nr_slots);
+	if (sn.why[0]) {
+		fprintf(f, "%s\n", sn.why);
 		attention = 1;
 	}
-	if (oldest)
+	if (sn.oldest)
 		fprintf(f, "oldest unshipped change: %.1f s ago\n",
-			now > oldest ? (now - oldest) / 1e9 : 0.0);
+			sn.now > sn.oldest ? (sn.now - sn.oldest) / 1e9 : 0.0);
 	else
 		fprintf(f, "oldest unshipped change: none\n");
 	human_bytes(rate_bytes.per_s, a, sizeof(a));
-	human_bytes(ds.bytes, b, sizeof(b));
+	human_bytes(sn.ds.bytes, b, sizeof(b));
 	fprintf(f, "drained: %llu records, %s in %llu segments; now %s/s, %.0f records/s\n",
-		(unsigned long long)ds.records, b,
-		(unsigned long long)ds.segments, a, rate_recs.per_s);
+		(unsigned long long)sn.ds.records, b,
+		(unsigned long long)sn.ds.segments, a, rate_recs.per_s);
 	fprintf(f, "\n%-32s %-4s %-13s %-8s %-14s %-10s %s\n", "DISK", "ID",
 		"STATE", "MODE", "RING", "DROPS", "WRITES");
 	pthread_mutex_lock(&fd->dv.lock);
@@ -285,45 +278,37 @@ static void ship_json(FILE *f)
 static int status_json(struct ferryd *fd, FILE *f)
 {
 	struct snap sn;
-	struct spool_stat ss;
-	struct drain_stat ds;
 	struct ferry_stats ks;
-	char *why = sn.why;
-	uint64_t now, oldest;
 	int attention = 0;
 	unsigned int i;
 
 	take_snap(fd, &sn);
-	ss = sn.ss;
-	ds = sn.ds;
-	now = sn.now;
-	oldest = sn.oldest;
-	attention = ds.spool_full;
+	attention = sn.ds.spool_full;
 	fprintf(f, "{\"pid\":%d,\"uptime_s\":%llu,\"ship\":\"%s\",\"io\":",
 		getpid(),
-		(unsigned long long)((now - fd->started_ns) / 1000000000ull),
-		spool_ack_mode_name(ss.ack_mode));
-	json_str(f, ds.io);
+		(unsigned long long)((sn.now - fd->started_ns) / 1000000000ull),
+		spool_ack_mode_name(sn.ss.ack_mode));
+	json_str(f, sn.ds.io);
 	fprintf(f, ",\"spool\":{\"dir\":");
 	json_str(f, fd->conf.spool_dir);
 	fprintf(f, ",\"size\":%llu,\"used\":%llu,\"slots\":%u,\"sealed\":%u,\"full\":%s,\"full_reason\":",
-		(unsigned long long)ss.size, (unsigned long long)ss.used,
-		ss.nr_slots, ss.sealed, ds.spool_full ? "true" : "false");
-	json_str(f, why);
+		(unsigned long long)sn.ss.size, (unsigned long long)sn.ss.used,
+		sn.ss.nr_slots, sn.ss.sealed, sn.ds.spool_full ? "true" : "false");
+	json_str(f, sn.why);
 	fprintf(f, ",\"ship_ok\":%s,\"ship_since_ns\":%llu,\"ship_msg\":",
-		ss.ship_ok ? "true" : "false",
-		(unsigned long long)ss.ship_since_ns);
-	json_str(f, ss.ship_msg);
-	fprintf(f, ",\"end_seq\":%llu},", (unsigned long long)ss.end_seq);
+		sn.ss.ship_ok ? "true" : "false",
+		(unsigned long long)sn.ss.ship_since_ns);
+	json_str(f, sn.ss.ship_msg);
+	fprintf(f, ",\"end_seq\":%llu},", (unsigned long long)sn.ss.end_seq);
 	fprintf(f, "\"oldest_unshipped_age_s\":%.3f,",
-		oldest && now > oldest ? (now - oldest) / 1e9 : 0.0);
+		sn.oldest && sn.now > sn.oldest ? (sn.now - sn.oldest) / 1e9 : 0.0);
 	fprintf(f, "\"drain\":{\"records\":%llu,\"bytes\":%llu,\"segments\":%llu,\"segment_bytes\":%llu,\"bytes_per_s\":%.0f,\"records_per_s\":%.0f,\"ring_pos\":%llu,\"ring_consumed\":%llu,\"full_waits\":%llu},",
-		(unsigned long long)ds.records, (unsigned long long)ds.bytes,
-		(unsigned long long)ds.segments,
-		(unsigned long long)ds.seg_bytes, rate_bytes.per_s,
-		rate_recs.per_s, (unsigned long long)ds.pos,
-		(unsigned long long)ds.consumed,
-		(unsigned long long)ds.full_waits);
+		(unsigned long long)sn.ds.records, (unsigned long long)sn.ds.bytes,
+		(unsigned long long)sn.ds.segments,
+		(unsigned long long)sn.ds.seg_bytes, rate_bytes.per_s,
+		rate_recs.per_s, (unsigned long long)sn.ds.pos,
+		(unsigned long long)sn.ds.consumed,
+		(unsigned long long)sn.ds.full_waits);
 	ship_json(f);
 	fprintf(f, "\"disks\":[");
 	pthread_mutex_lock(&fd->dv.lock);
