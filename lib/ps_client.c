@@ -23,7 +23,7 @@
 
 #include "ps.pb-c.h"
 
-#define RESP_MAX	(64 * 1024)
+#define RESP_MAX	(256 * 1024)
 
 struct resp {
 	char buf[RESP_MAX + 1];
@@ -440,4 +440,109 @@ int ps_client_state(struct ps_client *c, struct ps_remote_state *st,
 	st->applied_seq = ms->applied_seq;
 	ferry__ps__machine_state__free_unpacked(ms, NULL);
 	return 0;
+}
+
+static int get(struct ps_client *c, const char *path, const char *what,
+	       char *err, size_t errlen)
+{
+	char url[800];
+	long status = 0;
+
+	snprintf(url, sizeof(url), "%s/%s", c->url, path);
+	curl_easy_setopt(c->curl, CURLOPT_URL, url);
+	curl_easy_setopt(c->curl, CURLOPT_HTTPGET, 1L);
+	return perform(c->curl, &c->resp, c->errbuf, what, c->server, &status,
+		       err, errlen);
+}
+
+int ps_client_points(struct ps_client *c, struct ps_remote_point **pts,
+		     size_t *n, char *err, size_t errlen)
+{
+	Ferry__Ps__MachineState *ms;
+	size_t i;
+	int ret;
+
+	ret = get(c, "state", "points from", err, errlen);
+	if (ret)
+		return ret;
+	ms = ferry__ps__machine_state__unpack(NULL, c->resp.len,
+					      (uint8_t *)c->resp.buf);
+	if (!ms) {
+		snprintf(err, errlen, "points from %s: answer is not a "
+			 "MachineState", c->server);
+		return -EPROTO;
+	}
+	*pts = calloc(ms->n_points ? ms->n_points : 1, sizeof(**pts));
+	if (!*pts) {
+		ferry__ps__machine_state__free_unpacked(ms, NULL);
+		return -ENOMEM;
+	}
+	for (i = 0; i < ms->n_points; i++) {
+		const Ferry__Ps__Point *p = ms->points[i];
+
+		(*pts)[i].id = p->id;
+		(*pts)[i].seq = p->seq;
+		(*pts)[i].time_ns = p->time_ns;
+		(*pts)[i].tag = p->kind == FERRY__PS__POINT_KIND__POINT_TAG;
+		snprintf((*pts)[i].name, sizeof((*pts)[i].name), "%s", p->tag);
+	}
+	*n = ms->n_points;
+	ferry__ps__machine_state__free_unpacked(ms, NULL);
+	return 0;
+}
+
+int ps_client_hashes(struct ps_client *c, const char *disk, uint64_t chunk,
+		     uint64_t offset, uint32_t count, uint8_t (*out)[32],
+		     size_t *n, uint64_t *applied_seq, char *err, size_t errlen)
+{
+	Ferry__Ps__ChunkHashes *h;
+	char path[256];
+	size_t i;
+	int ret;
+
+	if (!ps_id_valid(disk) || count > PS_HASHES_MAX) {
+		snprintf(err, errlen, "hashes of %s: invalid request", disk);
+		return -EINVAL;
+	}
+	snprintf(path, sizeof(path), "disks/%s/hashes?chunk=%llu&offset=%llu"
+		 "&count=%u", disk, (unsigned long long)chunk,
+		 (unsigned long long)offset, count);
+	ret = get(c, path, "hashes from", err, errlen);
+	if (ret)
+		return ret;
+	h = ferry__ps__chunk_hashes__unpack(NULL, c->resp.len,
+					    (uint8_t *)c->resp.buf);
+	if (!h || h->n_sha256 > count) {
+		snprintf(err, errlen, "hashes from %s: bad ChunkHashes answer",
+			 c->server);
+		if (h)
+			ferry__ps__chunk_hashes__free_unpacked(h, NULL);
+		return -EPROTO;
+	}
+	for (i = 0; i < h->n_sha256; i++) {
+		if (h->sha256[i].len != 32) {
+			ferry__ps__chunk_hashes__free_unpacked(h, NULL);
+			snprintf(err, errlen, "hashes from %s: bad digest",
+				 c->server);
+			return -EPROTO;
+		}
+		memcpy(out[i], h->sha256[i].data, 32);
+	}
+	*n = h->n_sha256;
+	*applied_seq = h->applied_seq;
+	ferry__ps__chunk_hashes__free_unpacked(h, NULL);
+	return 0;
+}
+
+void ps_disk_name(const struct hrl_disk *d, char *buf, size_t len)
+{
+	static const uint8_t zero[16];
+	int i, n = 0;
+
+	if (!memcmp(d->uuid, zero, 16)) {
+		snprintf(buf, len, "disk%u", d->id);
+		return;
+	}
+	for (i = 0; i < 16 && n + 3 <= (int)len; i++)
+		n += snprintf(buf + n, len - n, "%02x", d->uuid[i]);
 }

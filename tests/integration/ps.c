@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <curl/curl.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 
 #include <ferry/ps_auth.h>
@@ -382,6 +383,38 @@ static void compare_file(const char *path, const uint8_t *want, const char *what
 	free(got);
 }
 
+/* Points and replica hashes as the agent queries them. */
+static void t_queries(struct ps_client *c)
+{
+	uint8_t (*got)[32] = calloc(PS_HASHES_MAX, 32), want[32];
+	struct ps_remote_point *pts;
+	char err[PS_ERR_LEN];
+	uint64_t applied;
+	size_t n, i;
+	bool tag = false;
+	unsigned int len = 32;
+
+	CHECK(ps_client_points(c, &pts, &n, err, sizeof(err)) == 0, "%s", err);
+	for (i = 0; i < n; i++)
+		tag |= pts[i].tag && !strcmp(pts[i].name, "t1");
+	CHECK(tag, "tag point t1 not among %zu points", n);
+	free(pts);
+	CHECK(ps_client_hashes(c, T_DISK_NAME, 65536, 0, PS_HASHES_MAX, got, &n,
+			       &applied, err, sizeof(err)) == 0, "%s", err);
+	CHECK(n == T_DISK_SIZE / 65536 && applied == next_seq,
+	      "%zu hashes at seq %lu", n, (unsigned long)applied);
+	for (i = 0; i < n; i++) {
+		EVP_Digest(img + i * 65536, 65536, want, &len, EVP_sha256(), NULL);
+		CHECK(!memcmp(want, got[i], 32), "chunk %zu hash differs", i);
+	}
+	CHECK(ps_client_hashes(c, T_DISK_NAME, 1000, 0, 1, got, &n, &applied,
+			       err, sizeof(err)) == -EPROTO, "bad chunk accepted");
+	CHECK(ps_client_hashes(c, "../x", 4096, 0, 1, got, &n, &applied, err,
+			       sizeof(err)) == -EINVAL, "bad disk id accepted");
+	free(got);
+	printf("ok points and replica chunk hashes match the source\n");
+}
+
 static void t_apply_export(struct ps_client *c)
 {
 	char path[700], out[700], list[700], line[512], pid[32] = "";
@@ -393,6 +426,7 @@ static void t_apply_export(struct ps_client *c)
 	snprintf(path, sizeof(path), "%s/machines/%s/disks/%s/replica.img",
 		 srv.data, T_MACHINE, T_DISK_NAME);
 	compare_file(path, img, "replica");
+	t_queries(c);
 
 	path_of(list, sizeof(list), t_scratch(), "points.txt");
 	CHECK(t_run(argv, list) == 0, "ferry-ps points");

@@ -104,9 +104,11 @@ static int apply_one(struct ps_server *srv, struct ps_machine *m,
 	rp->arg = &ax;
 	rp->inconsistent = false;
 	rp->last_time_ns = 0;
+	pthread_mutex_lock(&m->apply_lock);
 	ret = replay_segment(rp, seg, err, sizeof(err));
 	if (!ret)
 		ret = replay_sync(rp);
+	pthread_mutex_unlock(&m->apply_lock);
 	if (ret) {
 		ps_log("machine %s: apply stopped: %s", m->id,
 		       err[0] ? err : strerror(-ret));

@@ -45,5 +45,7 @@ void ps_ratelimit_fail(struct ps_server *srv, const char *ip);
 int ps_handle_register(struct ps_conn *c);
 int ps_handle_upload(struct ps_conn *c, struct ps_machine *m);
 int ps_handle_state(struct ps_conn *c, struct ps_machine *m);
+int ps_handle_hashes(struct ps_conn *c, struct ps_machine *m,
+		     const char *disk);
 
 #endif /* FERRY_PS_CONN_H */

@@ -27,6 +27,7 @@
 
 #include <ferry/hrl.h>
 #include <ferry/ps_auth.h>
+#include <ferry/ps_client.h>
 
 #define PS_DEFAULT_LISTEN	"0.0.0.0:9443"
 #define PS_ID_MAX		65
@@ -79,6 +80,7 @@ struct ps_machine {
 	struct ps_machine *next;
 	char id[PS_ID_MAX];
 	int dirfd;		/* DATA/machines/<id>, O_PATH-free O_DIRECTORY */
+	pthread_mutex_t apply_lock;	/* held while the replica changes */
 	pthread_mutex_t lock;	/* protects every field below */
 	bool have_stored;
 	uint64_t stored_end;	/* newest stored end_seq: next upload's start */
@@ -126,7 +128,6 @@ int ps_seg_name(char *buf, size_t len, const struct ps_seg *s);
 int ps_seg_list(struct ps_machine *m, struct ps_seg **segs, size_t *n);
 bool ps_seg_parse(const char *name, struct ps_seg *s);
 int ps_seg_cmp(const struct ps_seg *a, const struct ps_seg *b);
-void ps_disk_name(const struct hrl_disk *d, char *buf, size_t len);
 
 /* points.c */
 int ps_points_load(struct ps_machine *m, struct ps_point **pts, size_t *n);

@@ -261,6 +261,15 @@ static int route(struct ps_conn *c)
 			return ps_conn_error(c, 405, "use GET for %s", r->path);
 		return ps_handle_state(c, m);
 	}
+	if (r->nparts == 6 && !strcmp(r->parts[3], "disks") &&
+	    !strcmp(r->parts[5], "hashes")) {
+		if (strcmp(r->method, "GET"))
+			return ps_conn_error(c, 405, "use GET for %s", r->path);
+		if (!ps_id_valid(r->parts[4]))
+			return ps_conn_error(c, 400, "invalid disk id in %s",
+					     r->path);
+		return ps_handle_hashes(c, m, r->parts[4]);
+	}
 	return ps_conn_error(c, 404, "no such resource: %s", r->path);
 }
 

@@ -333,6 +333,7 @@ struct ps_machine *ps_machine_get(struct ps_server *srv, const char *id,
 		goto out;
 	snprintf(m->id, sizeof(m->id), "%s", id);
 	pthread_mutex_init(&m->lock, NULL);
+	pthread_mutex_init(&m->apply_lock, NULL);
 	pthread_cond_init(&m->stored, NULL);
 	if (machine_open(srv, m, create)) {
 		if (m->dirfd > 0)
@@ -405,19 +406,6 @@ int ps_state_save(struct ps_machine *m)
 		      "\nnext_point_id %" PRIu64 "\n", st->last_point_ns,
 		      st->last_point_seq, st->next_point_id);
 	return ps_write_file_atomic(m->dirfd, "state", buf, n, 0600);
-}
-
-void ps_disk_name(const struct hrl_disk *d, char *buf, size_t len)
-{
-	static const uint8_t zero[16];
-	int i, n = 0;
-
-	if (!memcmp(d->uuid, zero, 16)) {
-		snprintf(buf, len, "disk%u", d->id);
-		return;
-	}
-	for (i = 0; i < 16 && n + 3 <= (int)len; i++)
-		n += snprintf(buf + n, len - n, "%02x", d->uuid[i]);
 }
 
 void ps_machines_load(struct ps_server *srv)

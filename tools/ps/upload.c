@@ -312,18 +312,3 @@ int ps_handle_upload(struct ps_conn *c, struct ps_machine *m)
 	}
 	return rc < 0 ? -1 : 0;
 }
-
-int ps_handle_state(struct ps_conn *c, struct ps_machine *m)
-{
-	Ferry__Ps__MachineState st = FERRY__PS__MACHINE_STATE__INIT;
-	uint8_t buf[256];
-	size_t len;
-
-	pthread_mutex_lock(&m->lock);
-	st.machine_id = m->id;
-	st.stored_seq = m->stored_end;
-	st.applied_seq = m->st.applied_pos;
-	pthread_mutex_unlock(&m->lock);
-	len = ferry__ps__machine_state__pack(&st, buf);
-	return ps_conn_reply(c, 200, "application/x-protobuf", buf, len);
-}

@@ -18,6 +18,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <ferry/hrl.h>
+
 #define PS_ERR_LEN	512
 
 /* Files a registration leaves in its directory (/etc/ferry by default). */
@@ -49,6 +51,16 @@ struct ps_remote_state {
 	uint64_t applied_seq;
 };
 
+struct ps_remote_point {
+	uint64_t id;
+	uint64_t seq;		/* state after every record with seq < this */
+	uint64_t time_ns;
+	bool tag;		/* a consistency tag, else crash-consistent */
+	char name[256];
+};
+
+#define PS_HASHES_MAX	4096	/* chunks per request */
+
 /*
  * Register machine_id with the server using the passphrase; on success
  * write the pinned CA, the client key (0600) and certificate and the
@@ -69,5 +81,22 @@ int ps_client_upload(struct ps_client *c, int fd, uint64_t len,
 
 int ps_client_state(struct ps_client *c, struct ps_remote_state *st,
 		    char *err, size_t errlen);
+
+/* The machine's recovery points, oldest first; *pts is malloc'd. */
+int ps_client_points(struct ps_client *c, struct ps_remote_point **pts,
+		     size_t *n, char *err, size_t errlen);
+
+/*
+ * SHA-256 of count chunks of chunk bytes of the replica of disk from
+ * offset (chunk a multiple of 4096, at most 64 MiB; count at most
+ * PS_HASHES_MAX).  *n gets how many came back (fewer at the disk's end),
+ * *applied_seq the stream position of the replica hashed.
+ */
+int ps_client_hashes(struct ps_client *c, const char *disk, uint64_t chunk,
+		     uint64_t offset, uint32_t count, uint8_t (*out)[32],
+		     size_t *n, uint64_t *applied_seq, char *err, size_t errlen);
+
+/* The server's name of a disk: its uuid in hex, or "disk<ring id>". */
+void ps_disk_name(const struct hrl_disk *d, char *buf, size_t len);
 
 #endif /* FERRY_PS_CLIENT_H */

@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Read-only requests of a registered machine:
+ *
+ *   GET /v1/machines/{id}/state
+ *       MachineState: stored and applied stream positions, recovery points
+ *   GET /v1/machines/{id}/disks/{disk}/hashes?chunk=B&offset=B&count=N
+ *       ChunkHashes: SHA-256 of N chunks of B bytes of the replica from
+ *       offset B, taken while the applier is held, so they describe one
+ *       replica state (applied_seq); for hash-compare resync.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <openssl/evp.h>
+
+#include "conn.h"
+#include "ps.pb-c.h"
+
+#define HASH_CHUNK_MAX	(64ull << 20)
+#define HASH_BYTES_MAX	(1ull << 30)	/* per request */
+
+static int reply_msg(struct ps_conn *c, const ProtobufCMessage *msg)
+{
+	size_t len = protobuf_c_message_get_packed_size(msg);
+	uint8_t *buf = malloc(len ? len : 1);
+	int ret;
+
+	if (!buf)
+		return ps_conn_error(c, 500, "out of memory");
+	protobuf_c_message_pack(msg, buf);
+	ret = ps_conn_reply(c, 200, "application/x-protobuf", buf, len);
+	free(buf);
+	return ret;
+}
+
+int ps_handle_state(struct ps_conn *c, struct ps_machine *m)
+{
+	Ferry__Ps__MachineState st = FERRY__PS__MACHINE_STATE__INIT;
+	Ferry__Ps__Point *pv = NULL, **pp = NULL;
+	struct ps_point *pts = NULL;
+	size_t n = 0, i;
+	int ret;
+
+	ps_points_load(m, &pts, &n);
+	if (n && (!(pv = calloc(n, sizeof(*pv))) || !(pp = calloc(n, sizeof(*pp))))) {
+		n = 0;
+	}
+	for (i = 0; i < n; i++) {
+		ferry__ps__point__init(&pv[i]);
+		pv[i].id = pts[i].id;
+		pv[i].seq = pts[i].seq;
+		pv[i].time_ns = pts[i].time_ns;
+		pv[i].kind = pts[i].kind == PS_POINT_TAG ?
+			     FERRY__PS__POINT_KIND__POINT_TAG :
+			     FERRY__PS__POINT_KIND__POINT_CRASH;
+		pv[i].tag = pts[i].tag;
+		pp[i] = &pv[i];
+	}
+	st.n_points = n;
+	st.points = pp;
+	pthread_mutex_lock(&m->lock);
+	st.machine_id = m->id;
+	st.stored_seq = m->stored_end;
+	st.applied_seq = m->st.applied_pos;
+	pthread_mutex_unlock(&m->lock);
+	ret = reply_msg(c, &st.base);
+	free(pp);
+	free(pv);
+	free(pts);
+	return ret;
+}
+
+static bool query_u64(struct ps_conn *c, const char *name, uint64_t *v)
+{
+	char buf[24], *end;
+
+	if (!http_query_get(&c->req, name, buf, sizeof(buf)) || !buf[0])
+		return false;
+	*v = strtoull(buf, &end, 10);
+	return !*end;
+}
+
+/* SHA-256 of len bytes at off (short at the end of the file). */
+static int hash_chunk(int fd, uint64_t off, uint64_t len, uint8_t *buf,
+		      size_t bufsz, uint8_t out[32])
+{
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	unsigned int olen = 32;
+	int ret = -EIO;
+
+	if (!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL))
+		goto out;
+	while (len) {
+		ssize_t n = pread(fd, buf, len < bufsz ? len : bufsz, off);
+
+		if (n < 0)
+			goto out;
+		if (n == 0)
+			break;
+		EVP_DigestUpdate(md, buf, n);
+		off += n;
+		len -= n;
+	}
+	ret = EVP_DigestFinal_ex(md, out, &olen) ? 0 : -EIO;
+out:
+	EVP_MD_CTX_free(md);
+	return ret;
+}
+
+/* Fill h->sha256 (digests in *dig); 0, or an error already answered. */
+static int hash_range(struct ps_conn *c, struct ps_machine *m, int fd,
+		      Ferry__Ps__ChunkHashes *h, uint64_t count,
+		      uint8_t (**dig)[32])
+{
+	uint64_t size = h->disk_size, i;
+	uint8_t *buf = malloc(1 << 20);
+	int ret = 0;
+
+	h->sha256 = calloc(count ? count : 1, sizeof(*h->sha256));
+	*dig = calloc(count ? count : 1, 32);
+	if (!buf || !h->sha256 || !*dig) {
+		ret = ps_conn_error(c, 500, "out of memory");
+		goto out;
+	}
+	for (i = 0; i < count && h->offset + i * h->chunk_size < size; i++) {
+		uint64_t off = h->offset + i * h->chunk_size;
+
+		if (hash_chunk(fd, off, h->chunk_size, buf, 1 << 20, (*dig)[i])) {
+			ret = ps_conn_error(c, 500, "machine %s disk %s: read "
+					    "error at %" PRIu64, m->id, h->disk,
+					    off);
+			goto out;
+		}
+		h->sha256[i].data = (*dig)[i];
+		h->sha256[i].len = 32;
+		h->n_sha256++;
+	}
+out:
+	free(buf);
+	return ret;
+}
+
+int ps_handle_hashes(struct ps_conn *c, struct ps_machine *m, const char *disk)
+{
+	Ferry__Ps__ChunkHashes h = FERRY__PS__CHUNK_HASHES__INIT;
+	uint64_t chunk, offset = 0, count;
+	uint8_t (*dig)[32] = NULL;
+	struct stat st;
+	char path[128];
+	int fd, ret;
+
+	if (!query_u64(c, "chunk", &chunk) || !query_u64(c, "count", &count) ||
+	    (http_query_get(&c->req, "offset", path, 2) &&
+	     !query_u64(c, "offset", &offset)))
+		return ps_conn_error(c, 400, "hashes: need chunk=BYTES&count=N"
+				     "[&offset=BYTES]");
+	if (!chunk || chunk % 4096 || chunk > HASH_CHUNK_MAX ||
+	    count > PS_HASHES_MAX || chunk * count > HASH_BYTES_MAX ||
+	    offset % chunk)
+		return ps_conn_error(c, 400, "hashes: chunk must be a multiple "
+				     "of 4096 up to 64 MiB, count at most %d, "
+				     "at most 1 GiB per request, offset a "
+				     "multiple of chunk", PS_HASHES_MAX);
+	snprintf(path, sizeof(path), "disks/%s/replica.img", disk);
+	fd = openat(m->dirfd, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st)) {
+		if (fd >= 0)
+			close(fd);
+		return ps_conn_error(c, 404, "machine %s: no replica of disk %s",
+				     m->id, disk);
+	}
+	h.disk = (char *)disk;
+	h.chunk_size = chunk;
+	h.offset = offset;
+	h.disk_size = st.st_size;
+	pthread_mutex_lock(&m->apply_lock);
+	pthread_mutex_lock(&m->lock);
+	h.applied_seq = m->st.applied_pos;
+	pthread_mutex_unlock(&m->lock);
+	ret = hash_range(c, m, fd, &h, count, &dig);
+	pthread_mutex_unlock(&m->apply_lock);
+	close(fd);
+	if (!ret)	/* answered outside the lock: the client may be slow */
+		ret = reply_msg(c, &h.base);
+	free(dig);
+	free(h.sha256);
+	return ret;
+}
