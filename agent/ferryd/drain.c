@@ -340,11 +340,11 @@ static void set_full(struct drain *d, bool full)
 }
 
 /*
- * The in-flight segment, once durable: spool_seal(), then release its
- * ring space.  With wait, blocks until its write and fsync completed;
- * without, returns 0 at once when they have not.
+ * Has the in-flight segment's write and fsync completed?  With wait,
+ * blocks until they have.  1 done (and written), 0 not yet, -errno when
+ * the write or fsync failed.
  */
-static int land_flight(struct drain *d, bool wait, char *why, size_t len)
+static int flight_done(struct drain *d, bool wait, char *why, size_t len)
 {
 	struct drain_flight *f = &d->flight;
 	int r;
@@ -360,15 +360,22 @@ static int land_flight(struct drain *d, bool wait, char *why, size_t len)
 	}
 	if (f->cqes < 2)
 		return 0;
-	f->busy = false;
 	r = f->res_write != (int)f->seg.bytes ?
 	    (f->res_write < 0 ? f->res_write : -EIO) : f->res_fsync;
 	if (r) {
-		spool_unreserve(d->sp, &f->slot);
 		snprintf(why, len, "spool slot %u: write: %s", f->slot.slot,
 			 strerror(-r));
 		return r;
 	}
+	return 1;
+}
+
+/* A durable segment: spool_seal() it, then release its ring space. */
+static int flight_seal(struct drain *d, struct drain_flight *f, char *why,
+		       size_t len)
+{
+	int r;
+
 	r = spool_seal(d->sp, &f->slot, &f->seg);
 	if (r) {
 		spool_unreserve(d->sp, &f->slot);
@@ -392,38 +399,24 @@ static int land_flight(struct drain *d, bool wait, char *why, size_t len)
 	return 0;
 }
 
-/*
- * Seal the open segment: finish it, land the previous one, reserve a slot
- * and start the durable write; the next segment fills the other buffer
- * meanwhile.  0 done, -ENOSPC spool full (the segment stays finished in
- * its buffer), other -errno fatal.
- */
-static int seal(struct drain *d, char *why, size_t len)
+/* Seal the in-flight segment once durable (with wait, block until). */
+static int land_flight(struct drain *d, bool wait, char *why, size_t len)
+{
+	int r = flight_done(d, wait, why, len);
+
+	if (r <= 0)
+		return r;
+	d->flight.busy = false;
+	return flight_seal(d, &d->flight, why, len);
+}
+
+/* Start the durable write of the finished segment into slot. */
+static int flight_start(struct drain *d, const struct spool_slot *slot,
+			char *why, size_t len)
 {
 	struct drain_flight *f = &d->flight;
-	struct spool_slot slot;
 	int r;
 
-	if (!d->finished) {
-		r = hrl_writer_finish(&d->w, &d->seg_len, &d->end);
-		if (r) {
-			snprintf(why, len, "segment: cannot finish: %s",
-				 strerror(-r));
-			return r;
-		}
-		d->finished = true;
-	}
-	r = land_flight(d, true, why, len);
-	if (r)
-		return r;
-	r = spool_reserve(d->sp, &slot);
-	if (r == -ENOSPC) {
-		set_full(d, true);
-		return r;
-	}
-	if (r)
-		return r;
-	set_full(d, false);
 	memset(&f->seg, 0, sizeof(f->seg));
 	f->seg.bytes = d->seg_len;
 	f->seg.start_seq = d->w.start_seq;
@@ -432,11 +425,10 @@ static int seal(struct drain *d, char *why, size_t len)
 	f->seg.oldest_ns = d->oldest_ns;
 	f->payload_bytes = d->end.payload_bytes;
 	f->end_pos = d->end_pos;
-	f->slot = slot;
-	r = submit_write(d, slot.fd, d->buf, d->seg_len);
+	f->slot = *slot;
+	r = submit_write(d, slot->fd, d->buf, d->seg_len);
 	if (r) {
-		spool_unreserve(d->sp, &slot);
-		snprintf(why, len, "spool slot %u: submit: %s", slot.slot,
+		snprintf(why, len, "spool slot %u: submit: %s", slot->slot,
 			 strerror(-r));
 		return r;
 	}
@@ -449,6 +441,51 @@ static int seal(struct drain *d, char *why, size_t len)
 	pthread_mutex_lock(&d->lock);
 	d->st.open_oldest_ns = 0;
 	pthread_mutex_unlock(&d->lock);
+	return 0;
+}
+
+/*
+ * Seal the open segment: finish it, wait until the previous one is
+ * durable, start this one's write, and only then record the previous one
+ * in the spool (its meta flush overlaps this write) and release its ring
+ * space; the next segment fills the freed buffer meanwhile.  0 done,
+ * -ENOSPC spool full (the segment stays finished in its buffer), other
+ * -errno fatal.
+ */
+static int seal(struct drain *d, char *why, size_t len)
+{
+	struct drain_flight prev = d->flight;
+	struct spool_slot slot;
+	int r;
+
+	if (!d->finished) {
+		r = hrl_writer_finish(&d->w, &d->seg_len, &d->end);
+		if (r) {
+			snprintf(why, len, "segment: cannot finish: %s",
+				 strerror(-r));
+			return r;
+		}
+		d->finished = true;
+	}
+	r = flight_done(d, true, why, len);
+	if (r < 0)
+		return r;
+	prev = d->flight;
+	d->flight.busy = false;
+	r = spool_reserve(d->sp, &slot);
+	if (!r)
+		r = flight_start(d, &slot, why, len);
+	if (r && r != -ENOSPC)
+		spool_unreserve(d->sp, &slot);
+	set_full(d, r == -ENOSPC);
+	if (prev.busy) {
+		int r2 = flight_seal(d, &prev, why, len);
+
+		if (r2)
+			return r2;
+	}
+	if (r)
+		return r;
 	return d->use_uring ? 0 : land_flight(d, true, why, len);
 }
 
