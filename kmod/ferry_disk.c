@@ -30,6 +30,8 @@
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/mm.h>
+#include <linux/sort.h>
+#include <linux/uaccess.h>
 #include <linux/workqueue.h>
 #include "ferry_priv.h"
 
@@ -113,6 +115,8 @@ static void ferry_disk_release(struct ferry_disk *disk)
 	ferry_bdev_close(&disk->ref);
 	kvfree(disk->trackers);
 	disk->trackers = NULL;
+	kvfree(rcu_dereference_protected(disk->excl, true));
+	RCU_INIT_POINTER(disk->excl, NULL);
 	set_bit(FERRY_DF_RELEASED, &disk->flags);
 }
 
@@ -172,6 +176,93 @@ void ferry_disk_stats(struct ferry_disk *disk, struct ferry_stats *st)
 	st->drop_bytes = atomic64_read(&disk->drop_bytes);
 	st->errors = atomic64_read(&disk->errors);
 	st->inflight = atomic_read(&disk->inflight);
+}
+
+/* -- exclusion (the agent's spool, invariant 7) -------------------------- */
+
+static int ferry_extent_cmp(const void *a, const void *b)
+{
+	const struct ferry_extent *x = a, *y = b;
+
+	return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+/* Sort, check (non-empty, inside the disk), merge overlaps.  -EINVAL. */
+static int ferry_excl_normalise(struct ferry_disk *disk, struct ferry_excl *ex)
+{
+	u32 i, n = 0;
+
+	for (i = 0; i < ex->nr; i++)
+		if (!ex->ext[i].len || ex->ext[i].offset > disk->size_bytes ||
+		    ex->ext[i].len > disk->size_bytes - ex->ext[i].offset)
+			return -EINVAL;
+	sort(ex->ext, ex->nr, sizeof(ex->ext[0]), ferry_extent_cmp, NULL);
+	for (i = 0; i < ex->nr; i++) {
+		struct ferry_extent *last = n ? &ex->ext[n - 1] : NULL;
+
+		if (last && ex->ext[i].offset <= last->offset + last->len)
+			last->len = max(last->len, ex->ext[i].offset +
+					ex->ext[i].len - last->offset);
+		else
+			ex->ext[n++] = ex->ext[i];
+	}
+	ex->nr = n;
+	return 0;
+}
+
+/* Replace the disk's exclusion set with count extents from userspace. */
+int ferry_disk_exclude(u32 id, u32 count, const struct ferry_extent __user *uext)
+{
+	struct ferry_disk *disk = ferry_disk_find(id);
+	struct ferry_excl *ex = NULL, *old;
+	int ret;
+
+	if (!disk)
+		return -ENOENT;
+	if (!test_bit(FERRY_DF_PUBLISHED, &disk->flags))
+		return -ENODEV;
+	if (count > FERRY_MAX_EXCLUDE)
+		return -EINVAL;
+	if (count) {
+		ex = kvmalloc(struct_size(ex, ext, count), GFP_KERNEL);
+		if (!ex)
+			return -ENOMEM;
+		ex->nr = count;
+		ret = -EFAULT;
+		if (copy_from_user(ex->ext, uext, count * sizeof(ex->ext[0])))
+			goto out_free;
+		ret = ferry_excl_normalise(disk, ex);
+		if (ret)
+			goto out_free;
+	}
+	old = rcu_replace_pointer(disk->excl, ex, lockdep_is_held(&ferry.lock));
+	synchronize_rcu();
+	kvfree(old);
+	return 0;
+
+out_free:
+	kvfree(ex);
+	return ret;
+}
+
+/* Under rcu_read_lock(): is [offset, offset + len) wholly excluded? */
+bool ferry_disk_excluded(struct ferry_disk *disk, u64 offset, u64 len)
+{
+	struct ferry_excl *ex = rcu_dereference(disk->excl);
+	u32 lo = 0, hi;
+
+	if (!ex)
+		return false;
+	hi = ex->nr;
+	while (lo < hi) {		/* first extent starting after offset */
+		u32 mid = lo + (hi - lo) / 2;
+
+		if (ex->ext[mid].offset <= offset)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo && offset + len <= ex->ext[lo - 1].offset + ex->ext[lo - 1].len;
 }
 
 /* -- sysfs: /sys/class/misc/ferry/disks/<id>/ ---------------------------- */

@@ -127,6 +127,7 @@ static void ferry_submit(struct bio *bio)
 {
 	struct ferry_disk *disk;
 	struct ferry_tracker *t;
+	u64 offset;
 	u16 op;
 
 	op = ferry_bio_op(bio);
@@ -136,6 +137,10 @@ static void ferry_submit(struct bio *bio)
 	rcu_read_lock();
 	disk = ferry_lookup_disk(ferry_bio_disk(bio));
 	if (!disk)
+		goto out_unlock;
+	offset = (u64)(bio->bi_iter.bi_sector + ferry_bio_part_start(bio))
+		<< SECTOR_SHIFT;
+	if (ferry_disk_excluded(disk, offset, bio->bi_iter.bi_size))
 		goto out_unlock;
 	t = ferry_tracker_get(disk);
 	if (!t) {
@@ -147,8 +152,7 @@ static void ferry_submit(struct bio *bio)
 	t->end_io = bio->bi_end_io;
 	t->private = bio->bi_private;
 	t->iter = bio->bi_iter;
-	t->offset = (u64)(bio->bi_iter.bi_sector + ferry_bio_part_start(bio))
-		<< SECTOR_SHIFT;
+	t->offset = offset;
 	t->op = op;
 	t->flags = (bio->bi_opf & REQ_FUA ? FERRY_REC_FUA : 0) |
 		   (bio->bi_opf & REQ_PREFLUSH ? FERRY_REC_PREFLUSH : 0);

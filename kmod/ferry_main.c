@@ -44,7 +44,8 @@ MODULE_PARM_DESC(ring_mb,
 
 #define FERRY_RING_MIN		(64ULL << 10)
 #define FERRY_RING_MAX		(4ULL << 30)
-#define FERRY_FEATURES		(FERRY_FEAT_DATA_MODE | FERRY_FEAT_STACKED)
+#define FERRY_FEATURES		(FERRY_FEAT_DATA_MODE | FERRY_FEAT_STACKED | \
+				 FERRY_FEAT_EXCLUDE)
 
 /* Per open file: the commit count seen by its last readable poll. */
 struct ferry_file {
@@ -274,6 +275,18 @@ static long ferry_ioc_list(void __user *arg)
 	return copy_to_user(arg, &l, sizeof(l)) ? -EFAULT : 0;
 }
 
+static long ferry_ioc_exclude(void __user *arg)
+{
+	struct ferry_exclude ex;
+
+	if (copy_from_user(&ex, arg, sizeof(ex)))
+		return -EFAULT;
+	if (!ferry_zeroed(ex.reserved, sizeof(ex.reserved)))
+		return -EINVAL;
+	return ferry_disk_exclude(ex.disk_id, ex.count,
+				  u64_to_user_ptr(ex.extents));
+}
+
 static long ferry_ioc_clear_resync(void __user *arg)
 {
 	struct ferry_clear_resync cr;
@@ -329,7 +342,7 @@ static long ferry_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		ret = ferry_ioc_clear_resync(uarg);
 		break;
 	case FERRY_IOC_EXCLUDE:
-		ret = -EOPNOTSUPP;	/* not in this build: no FERRY_FEAT_EXCLUDE */
+		ret = ferry_ioc_exclude(uarg);
 		break;
 	default:
 		ret = -ENOTTY;
@@ -425,7 +438,7 @@ static const struct file_operations ferry_fops = {
 static ssize_t features_show(struct device *dev, struct device_attribute *attr,
 			     char *buf)
 {
-	return sysfs_emit(buf, "version=%u data stacked\n", FERRY_UAPI_VERSION);
+	return sysfs_emit(buf, "version=%u data stacked exclude\n", FERRY_UAPI_VERSION);
 }
 static DEVICE_ATTR_RO(features);
 

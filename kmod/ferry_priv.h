@@ -38,6 +38,12 @@ struct ferry_tracker {
 	struct ferry_tracker *next;	/* free list link */
 };
 
+/* Byte ranges of a disk whose writes are not captured, sorted, disjoint. */
+struct ferry_excl {
+	u32 nr;
+	struct ferry_extent ext[];
+};
+
 /* ferry_disk.flags bits; FERRY_DISK_* values of the UAPI are derived. */
 enum {
 	FERRY_DF_PUBLISHED,		/* in ferry_lookup: writes are captured */
@@ -64,6 +70,8 @@ struct ferry_disk {
 
 	atomic_t inflight;		/* trackers in use */
 	wait_queue_head_t idle_wq;	/* woken when inflight drops to 0 */
+
+	struct ferry_excl __rcu *excl;	/* replaced under ferry.lock */
 
 	struct ferry_ring_counts counts;	/* under the ring lock */
 	atomic64_t drops;
@@ -109,6 +117,8 @@ void ferry_disk_check_gone(void);
 int ferry_disk_init(struct kobject *parent);
 void ferry_disk_exit(void);
 u32 ferry_disk_state(struct ferry_disk *disk);
+int ferry_disk_exclude(u32 id, u32 count, const struct ferry_extent __user *uext);
+bool ferry_disk_excluded(struct ferry_disk *disk, u64 offset, u64 len);
 
 /* ferry_hook.c */
 int ferry_hook_init(void);
