@@ -138,23 +138,31 @@ static bool after_cursor(const struct ps_state *st, const struct ps_seg *seg)
 	return ps_seg_cmp(seg, &cur) > 0;
 }
 
+/* Apply the queued segments in order; stop at the first failure. */
 static void apply_machine(struct ps_server *srv, struct ps_machine *m)
 {
 	struct replay rp;
-	struct ps_seg *segs;
-	size_t i, n;
+	struct ps_seg seg;
 
-	if (ps_seg_list(m, &segs, &n))
-		return;
 	replay_init(&rp, m, "replica.img");
 	rp.a.pos = m->st.applied_pos;
 	rp.a.have_pos = m->st.have_applied;
-	for (i = 0; i < n && !srv->stopping; i++)
-		if (after_cursor(&m->st, &segs[i]) &&
-		    apply_one(srv, m, &rp, &segs[i]))
+	while (!srv->stopping) {
+		pthread_mutex_lock(&m->lock);
+		if (!m->npending) {
+			pthread_mutex_unlock(&m->lock);
 			break;
+		}
+		seg = m->pending[0];
+		pthread_mutex_unlock(&m->lock);
+		if (apply_one(srv, m, &rp, &seg))
+			break;
+		pthread_mutex_lock(&m->lock);
+		memmove(m->pending, m->pending + 1,
+			--m->npending * sizeof(*m->pending));
+		pthread_mutex_unlock(&m->lock);
+	}
 	replay_close(&rp);
-	free(segs);
 }
 
 /* Fold segments that end at or before the oldest kept point into base. */

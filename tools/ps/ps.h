@@ -87,6 +87,9 @@ struct ps_machine {
 	uint64_t stored_n;	/* its acceptance number */
 	uint8_t stored_uuid[16];	/* its segment uuid */
 	int inflight;		/* uploads of this machine in progress */
+	/* stored, not yet applied, in stream order: the applier's queue */
+	struct ps_seg *pending;
+	size_t npending, pending_cap;
 	pthread_cond_t stored;	/* signalled when stored_end or inflight move */
 	struct ps_state st;	/* written by the applier only */
 	uint64_t bytes_stored;	/* since start, for the log */
@@ -127,6 +130,7 @@ int ps_fsync_dir(int dirfd, const char *name);
 int ps_seg_name(char *buf, size_t len, const struct ps_seg *s);
 int ps_seg_list(struct ps_machine *m, struct ps_seg **segs, size_t *n);
 bool ps_seg_parse(const char *name, struct ps_seg *s);
+int ps_pending_add(struct ps_machine *m, const struct ps_seg *s);
 int ps_seg_cmp(const struct ps_seg *a, const struct ps_seg *b);
 
 /* points.c */

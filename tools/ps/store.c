@@ -276,11 +276,32 @@ int ps_seg_list(struct ps_machine *m, struct ps_seg **segs, size_t *n)
 	return 0;
 }
 
-/* The newest stored segment tells where the next upload must start. */
+/* Append to the applier's queue.  Under m->lock (or before it is shared). */
+int ps_pending_add(struct ps_machine *m, const struct ps_seg *s)
+{
+	if (m->npending == m->pending_cap) {
+		size_t cap = m->pending_cap ? 2 * m->pending_cap : 64;
+		struct ps_seg *v = realloc(m->pending, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		m->pending = v;
+		m->pending_cap = cap;
+	}
+	m->pending[m->npending++] = *s;
+	return 0;
+}
+
+/*
+ * The newest stored segment tells where the next upload must start; those
+ * after the applied cursor are queued for the applier.  The only listing
+ * of segments/ outside retention and export.
+ */
 static int load_stored(struct ps_machine *m)
 {
-	struct ps_seg *segs;
-	size_t n;
+	struct ps_seg *segs, cur;
+	bool have_cur;
+	size_t i, n;
 	int ret;
 
 	ret = ps_seg_list(m, &segs, &n);
@@ -292,8 +313,12 @@ static int load_stored(struct ps_machine *m)
 		m->stored_n = segs[n - 1].n;
 		memcpy(m->stored_uuid, segs[n - 1].uuid, 16);
 	}
+	have_cur = m->st.applied_seg[0] && ps_seg_parse(m->st.applied_seg, &cur);
+	for (i = 0; i < n && !ret; i++)
+		if (!have_cur || ps_seg_cmp(&segs[i], &cur) > 0)
+			ret = ps_pending_add(m, &segs[i]);
 	free(segs);
-	return 0;
+	return ret;
 }
 
 static int machine_open(struct ps_server *srv, struct ps_machine *m, bool create)

@@ -228,6 +228,7 @@ static int commit(struct upload *u, const struct hrl_seg_end *end)
 		return -1;
 	}
 	ps_seg_name(name, sizeof(name), &seg);
+	snprintf(seg.name, sizeof(seg.name), "%s", name);
 	if (fdatasync(u->fd) || renameat(m->dirfd, u->tmp, m->dirfd, name) ||
 	    ps_fsync_dir(m->dirfd, "segments")) {
 		ps_conn_error(u->c, 507, "machine %s: storing segment: %s",
@@ -239,6 +240,8 @@ static int commit(struct upload *u, const struct hrl_seg_end *end)
 	m->stored_n = seg.n;
 	memcpy(m->stored_uuid, seg.uuid, 16);
 	m->bytes_stored += end->seg_bytes;
+	if (ps_pending_add(m, &seg))	/* applied after the next restart */
+		ps_log("machine %s: %s: apply queue full", m->id, name);
 	pthread_cond_broadcast(&m->stored);
 	u->tmp[0] = '\0';
 	return 0;
