@@ -47,7 +47,8 @@ static int drain(struct ferry_dev *d, uint32_t id, uint64_t *last_off)
 	while ((ret = ring_reader_next(&d->rd, &r)) > 0) {
 		if (r->disk_id != id || ring_rec_verify(r))
 			return -EBADMSG;
-		*last_off = r->offset;
+		if (r->op == FERRY_OP_WRITE)	/* not fdatasync's FLUSH */
+			*last_off = r->offset;
 		n++;
 	}
 	if (ret < 0)
