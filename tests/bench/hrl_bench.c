@@ -144,23 +144,32 @@ static void measure(uint32_t rec, double *m, double *e, double *v)
 	}
 }
 
+/* Best of ROUNDS, as for the others. */
 static double crc_rate(uint32_t (*fn)(uint32_t, const void *, size_t))
 {
-	double t0 = now(), t;
-	size_t bytes = 0, src = 0;
+	size_t src = 0;
+	double best = 0;
 	uint32_t crc = 0;
+	int i;
 
-	do {
-		if (src + SEG > POOL)
-			src = 0;
-		crc = fn(crc, pool + src, SEG);
-		src += SEG;
-		bytes += SEG;
-		t = now() - t0;
-	} while (t < min_secs);
+	for (i = 0; i < ROUNDS; i++) {
+		double t0 = now(), t;
+		size_t bytes = 0;
+
+		do {
+			if (src + SEG > POOL)
+				src = 0;
+			crc = fn(crc, pool + src, SEG);
+			src += SEG;
+			bytes += SEG;
+			t = now() - t0;
+		} while (t < min_secs);
+		if (bytes / t / 1e9 > best)
+			best = bytes / t / 1e9;
+	}
 	if (crc == 0x12345678)
 		printf(" ");
-	return bytes / t / 1e9;
+	return best;
 }
 
 int main(int argc, char **argv)
@@ -178,8 +187,8 @@ int main(int argc, char **argv)
 		pool[i] = i * 2654435761u >> 13;
 	memset(seg, 0, SEG);
 
-	printf("crc32c: %s %.2f GB/s, table %.2f GB/s\n",
-	       crc32c_hw_available() ? "sse4.2" : "(no sse4.2)",
+	printf("crc32c, cold 16 MiB buffers: %s %.2f GB/s, table %.2f GB/s\n",
+	       crc32c_hw_available() ? "hardware" : "(no sse4.2)",
 	       crc_rate(crc32c), crc_rate(crc32c_sw));
 	printf("%-8s %12s %12s %12s %8s %8s\n", "record", "memcpy", "encode",
 	       "verify", "enc/cpy", "ver/cpy");
