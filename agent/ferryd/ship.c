@@ -33,13 +33,15 @@ static struct {
 	pthread_t threads[SHIP_WINDOW];
 	int nthreads;
 	uint64_t taken;		/* highest segment id a worker took */
+	int busy;		/* workers holding a segment */
+	bool anchored;		/* the server acknowledged one from us */
 	volatile int stop;
 	struct spool *sp;
 	struct ps_client_conf cc;
 	char server[256];
 	char dir[FERRYD_PATH_MAX];
 	char machine[65];
-	pthread_mutex_t lock;	/* protects stats and taken */
+	pthread_mutex_t lock;	/* protects stats, taken, busy, anchored */
 	struct ship_stats stats;
 } ship = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -69,6 +71,7 @@ static void account(const struct spool_seg *seg, const struct ps_ack *ack)
 	if (seg->oldest_ns && now > seg->oldest_ns)
 		lag = (now - seg->oldest_ns) / 1000000;
 	pthread_mutex_lock(&ship.lock);
+	ship.anchored = true;
 	ship.stats.segments++;
 	ship.stats.duplicates += ack->duplicate;
 	ship.stats.bytes += seg->bytes;
@@ -127,17 +130,34 @@ static void report(int ret, const char *err)
 	fprintf(stderr, "ferryd: ship: %s\n", err);
 }
 
-/* The next sealed segment no worker has taken yet. */
+/*
+ * The next sealed segment no worker has taken yet.  Until the server has
+ * acknowledged one segment from this process, only one upload is in
+ * flight: a server that holds nothing of this machine adopts the first
+ * segment it receives as the start of the stream, so a later segment
+ * overtaking the first would make the first look already covered.
+ */
 static int take_next(struct spool_seg *seg)
 {
-	int ret;
+	int ret = -EAGAIN;
 
 	pthread_mutex_lock(&ship.lock);
-	ret = spool_next_unacked(ship.sp, ship.taken, seg);
-	if (!ret)
-		ship.taken = seg->id;
+	if (ship.anchored || !ship.busy) {
+		ret = spool_next_unacked(ship.sp, ship.taken, seg);
+		if (!ret) {
+			ship.taken = seg->id;
+			ship.busy++;
+		}
+	}
 	pthread_mutex_unlock(&ship.lock);
 	return ret;
+}
+
+static void done_with(void)
+{
+	pthread_mutex_lock(&ship.lock);
+	ship.busy--;
+	pthread_mutex_unlock(&ship.lock);
 }
 
 /* Upload seg until it is acknowledged (or ferryd stops). */
@@ -195,6 +215,7 @@ static void *ship_main(void *arg)
 			continue;
 		}
 		ship_until_acked(c, &seg, &ok);
+		done_with();
 	}
 	ps_client_close(c);
 	return NULL;
@@ -263,6 +284,8 @@ int ship_start(struct spool *sp, const struct ferryd_conf *conf)
 	ship.cc.machine_id = ship.machine;
 	ship.stop = 0;
 	ship.taken = 0;
+	ship.busy = 0;
+	ship.anchored = false;
 	for (ship.nthreads = 0; ship.nthreads < SHIP_WINDOW; ship.nthreads++) {
 		ret = -pthread_create(&ship.threads[ship.nthreads], NULL,
 				      ship_main, NULL);
