@@ -163,6 +163,7 @@ static inline bool hrl_kind_consumes_seq(unsigned int kind)
 /* Writer: builds one segment in a caller-provided buffer.            */
 /* ------------------------------------------------------------------ */
 
+/* Fields are private to lib/hrl_writer.c: use the functions. */
 struct hrl_writer {
 	uint8_t *buf;
 	size_t cap;		/* multiple of HRL_BLOCK */
@@ -252,6 +253,7 @@ enum hrl_next {
 	HRL_NEXT_END	= 2,	/* trailer read: the segment is complete */
 };
 
+/* Fields are private to lib/hrl_reader.c: use the functions. */
 struct hrl_reader {
 	/* input window: data not yet parsed is win[woff..wlen) */
 	const uint8_t *win;
@@ -312,7 +314,7 @@ void hrl_reader_push_eof(struct hrl_reader *r);
 int hrl_reader_next(struct hrl_reader *r, struct hrl_rec *rec,
 		    const void **payload);
 
-/* Valid once the first hrl_reader_next() returned >= 1 (NULL before). */
+/* Valid once the header was decoded, even if a record later failed. */
 const struct hrl_seg_info *hrl_reader_info(const struct hrl_reader *r);
 /* Valid once hrl_reader_next() returned HRL_NEXT_END (NULL before). */
 const struct hrl_seg_end *hrl_reader_end(const struct hrl_reader *r);
