@@ -154,8 +154,39 @@ static int by_start(const void *x, const void *y)
 	return a->start_seq < b->start_seq ? -1 : a->start_seq > b->start_seq;
 }
 
+/*
+ * The single-image form: every data record of every segment must name the
+ * same disk, checked before anything is written.  0, or -1 with a message.
+ */
+static int check_one_disk(struct apply_ctx *a, struct seg_file *s)
+{
+	struct hrl_reader r;
+	struct hrl_rec rec;
+	const void *payload;
+	int ret = 0;
+
+	if (lseek(s->fd, 0, SEEK_SET) || hrl_reader_init_fd(&r, s->fd))
+		return -1;
+	while (!ret && hrl_reader_next(&r, &rec, &payload) == HRL_NEXT_RECORD) {
+		if (rec.disk_id == HRL_DISK_ALL || rec.kind == HRL_FLUSH)
+			continue;
+		if (a->single_bound && rec.disk_id != a->single_id) {
+			fprintf(stderr, "hrl: %s: record %llu is for disk %u, "
+				"others for disk %u: map each with --disk ID=IMAGE\n",
+				s->path, (unsigned long long)rec.index,
+				rec.disk_id, a->single_id);
+			ret = -1;
+		}
+		a->single_bound = true;
+		a->single_id = rec.disk_id;
+	}
+	hrl_reader_free(&r);
+	return ret;
+}
+
 /* Open and verify every segment, sorted by start_seq.  -1 on any error. */
-static int load_segments(struct seg_file *s, char **paths, int n)
+static int load_segments(struct apply_ctx *a, struct seg_file *s,
+			 char **paths, int n)
 {
 	struct hrl_seg_info info;
 	struct hrl_error err;
@@ -174,6 +205,8 @@ static int load_segments(struct seg_file *s, char **paths, int n)
 			continue;
 		}
 		s[i].start_seq = info.start_seq;
+		if (a->single && check_one_disk(a, &s[i]))
+			status = -1;
 	}
 	qsort(s, n, sizeof(*s), by_start);
 	return status;
@@ -295,7 +328,7 @@ int cmd_apply(int argc, char **argv)
 	o.ha.image_fd = image_fd;
 	o.ha.dirty = on_dirty;
 	o.ha.ctx = &a;
-	if (load_segments(segs, argv + optind, n))
+	if (load_segments(&a, segs, argv + optind, n))
 		status = 1;
 	for (i = 0; i < n && !status; i++) {
 		a.seg = segs[i].path;
