@@ -43,7 +43,9 @@ static int run(const char *arg, ...)
 	snprintf(e, sizeof(e), "%s/err", dir);
 	pid = fork();
 	if (!pid) {
-		if (chdir(dir) || !freopen(o, "w", stdout) || !freopen(e, "w", stderr))
+		if (chdir(dir) ||
+		    (!freopen("ok.hrl", "r", stdin) && !freopen("/dev/null", "r", stdin)) ||
+		    !freopen(o, "w", stdout) || !freopen(e, "w", stderr))
 			_exit(127);
 		execv(hrl, (char **)argv);
 		_exit(127);
@@ -127,6 +129,8 @@ static void test_verify(void **state)
 	assert_int_equal(run("verify", "-q", "short.hrl", NULL), 1);
 	assert_non_null(strstr(err, "short.hrl"));
 	assert_non_null(strstr(err, "truncated"));
+	assert_int_equal(run("verify", "-", NULL), 0);	/* stdin: ok.hrl */
+	assert_non_null(strstr(out, "-: ok (8 records"));
 	assert_int_equal(run("verify", "missing.hrl", NULL), 1);
 	assert_non_null(strstr(err, "missing.hrl: No such file"));
 	assert_int_equal(run("verify", NULL), 2);

@@ -24,6 +24,7 @@ static const char usage_main[] =
 "  apply [OPTION]... --disk ID=IMAGE... SEGMENT...\n"
 "                               write the changes into disk images\n"
 "\n"
+"A SEGMENT of '-' is standard input (dump, stat, verify).\n"
 "'hrl COMMAND --help' describes a command.  The format is specified in\n"
 "docs/hrl-format.md.\n"
 "\n"
@@ -109,7 +110,8 @@ void report_error(const char *file, const struct hrl_error *err)
 
 int open_segment(const char *file)
 {
-	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	int fd = strcmp(file, "-") ? open(file, O_RDONLY | O_CLOEXEC) :
+		 fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 0);
 
 	if (fd < 0)
 		fprintf(stderr, "hrl: %s: %s\n", file, strerror(errno));
