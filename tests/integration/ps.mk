@@ -2,3 +2,9 @@
 # (registration, refusals, upload, corruption, apply, export, SIGKILL).
 INTEG_TESTS += integ-ps
 integ-ps_SRCS := tests/integration/ps.c tests/integration/ps_harness.c
+
+# integ-ps-ship: ferryd's shipper and a real spool against ferry-ps, from a
+# cold start with a queue, and across a server restart.
+INTEG_TESTS += integ-ps-ship
+integ-ps-ship_SRCS := tests/integration/ps_ship.c tests/integration/ps_harness.c \
+	agent/ferryd/ship.c agent/ferryd/spool.c
