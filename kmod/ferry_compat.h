@@ -191,6 +191,10 @@ static inline u32 ferry_crc32c(u32 crc, const void *p, unsigned int len)
 }
 #endif
 
+#ifndef COMPAT_HAVE_TIMER_DELETE_SYNC
+#define timer_delete_sync(t)	del_timer_sync(t)
+#endif
+
 /* --- memory ------------------------------------------------------------ */
 #ifdef COMPAT_HAVE_KMAP_LOCAL_PAGE
 #define ferry_kmap(page)	kmap_local_page(page)

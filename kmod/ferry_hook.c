@@ -195,6 +195,31 @@ static u32 ferry_copy_payload(struct bio *bio, struct ferry_tracker *t,
 	return ~crc;
 }
 
+void ferry_wake_fn(struct timer_list *t)
+{
+	WRITE_ONCE(ferry.last_wake, jiffies);
+	wake_up_interruptible_poll(&ferry.poll_wq, EPOLLIN | EPOLLRDNORM);
+}
+
+/*
+ * Wake a sleeping consumer at most once per jiffy: under load, waking it
+ * for every record costs a context switch per write.  A wake-up put off
+ * is done by the timer one jiffy later, so no record waits longer.
+ */
+static void ferry_wake_consumer(void)
+{
+	unsigned long now = jiffies;
+
+	if (!wq_has_sleeper(&ferry.poll_wq))
+		return;
+	if (now != READ_ONCE(ferry.last_wake)) {
+		WRITE_ONCE(ferry.last_wake, now);
+		wake_up_interruptible_poll(&ferry.poll_wq, EPOLLIN | EPOLLRDNORM);
+	} else if (!timer_pending(&ferry.wake_timer)) {
+		mod_timer(&ferry.wake_timer, now + 1);
+	}
+}
+
 static void ferry_record(struct ferry_disk *disk, struct ferry_tracker *t,
 			 struct bio *bio, u16 op)
 {
@@ -223,8 +248,7 @@ static void ferry_record(struct ferry_disk *disk, struct ferry_tracker *t,
 	ferry_ring_commit(&res);
 
 	atomic64_inc(&ferry.commits);
-	if (wq_has_sleeper(&ferry.poll_wq))
-		wake_up_interruptible_poll(&ferry.poll_wq, EPOLLIN | EPOLLRDNORM);
+	ferry_wake_consumer();
 }
 
 static void ferry_end_io(struct bio *bio)

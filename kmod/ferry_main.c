@@ -487,6 +487,7 @@ static int __init ferry_init(void)
 		       ring_mb);
 		return -EINVAL;
 	}
+	timer_setup(&ferry.wake_timer, ferry_wake_fn, 0);
 	ret = ferry_crc_init();
 	if (ret) {
 		pr_err("no crc32c implementation (%d)\n", ret);
@@ -522,6 +523,7 @@ static void __exit ferry_exit(void)
 	mutex_unlock(&ferry.lock);
 	ferry_hook_exit();
 	ferry_crc_exit();
+	timer_delete_sync(&ferry.wake_timer);
 }
 
 module_init(ferry_init);

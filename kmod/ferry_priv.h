@@ -21,6 +21,7 @@
 #include <linux/mutex.h>
 #include <linux/rcupdate.h>
 #include <linux/spinlock.h>
+#include <linux/timer.h>
 #include <linux/wait.h>
 #include <ferry.h>
 #include "ferry_compat.h"
@@ -99,6 +100,8 @@ struct ferry_state {
 	atomic_t mmaps;			/* live mappings of ring_mem */
 	atomic64_t commits;		/* records published, for poll */
 	wait_queue_head_t poll_wq;
+	unsigned long last_wake;	/* jiffies of the last poll wake-up */
+	struct timer_list wake_timer;	/* a wake-up put off by batching */
 	struct kobject *disks_kobj;	/* /sys/class/misc/ferry/disks */
 	/* totals since load, including disks detached since */
 	atomic64_t drops, drop_bytes, errors;
@@ -126,5 +129,6 @@ void ferry_hook_exit(void);
 int ferry_hook_register(void);
 void ferry_hook_unregister(void);
 void ferry_mark_resync(struct ferry_disk *disk, u64 bytes);
+void ferry_wake_fn(struct timer_list *t);
 
 #endif /* FERRY_PRIV_H */
