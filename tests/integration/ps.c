@@ -572,6 +572,24 @@ static void t_retention(void)
 	       "base.img, export exact\n");
 }
 
+/* Registering again revokes the certificate issued before. */
+static void t_reregister(void)
+{
+	char err[PS_ERR_LEN], dir[600];
+	struct ps_remote_state st;
+	struct ps_client *c;
+
+	path_of(dir, sizeof(dir), t_scratch(), "creds-new");
+	mkdir(dir, 0700);
+	CHECK(ps_register(srv.addr, pass, T_MACHINE, dir, err, sizeof(err)) == 0,
+	      "%s", err);
+	expect_refused(creds, "certificate replaced by a new registration",
+		       "registered again");
+	c = client(dir);
+	CHECK(ps_client_state(c, &st, err, sizeof(err)) == 0, "new: %s", err);
+	ps_client_close(c);
+}
+
 static void t_rate_limit(void)
 {
 	char err[PS_ERR_LEN], dir[600];
@@ -623,6 +641,7 @@ int main(void)
 	t_kill_mid_upload(&c);
 	ps_client_close(c);
 	t_retention();
+	t_reregister();
 	t_rate_limit();
 
 	printf("integ-ps: all passed\n");

@@ -24,6 +24,7 @@ struct ps_conn {
 	/* client certificate verdict, from tls_peer_check() */
 	int auth_rc;
 	char machine[PS_ID_MAX];
+	uint8_t cert_sha[32];	/* of the client certificate */
 	char auth_err[256];
 };
 

@@ -87,6 +87,8 @@ struct ps_machine {
 	uint64_t stored_n;	/* its acceptance number */
 	uint8_t stored_uuid[16];	/* its segment uuid */
 	int inflight;		/* uploads of this machine in progress */
+	bool have_cert;		/* cert.pem exists: only it is accepted */
+	uint8_t cert_sha[32];	/* SHA-256 of its DER */
 	/* stored, not yet applied, in stream order: the applier's queue */
 	struct ps_seg *pending;
 	size_t npending, pending_cap;
@@ -122,6 +124,7 @@ int ps_data_load_tls(struct ps_server *srv);
 struct ps_machine *ps_machine_get(struct ps_server *srv, const char *id,
 				  bool create);
 void ps_machines_load(struct ps_server *srv);
+void ps_machine_set_cert(struct ps_machine *m, X509 *cert);
 int ps_state_load(struct ps_machine *m);
 int ps_state_save(struct ps_machine *m);
 int ps_write_file_atomic(int dirfd, const char *name, const void *buf,

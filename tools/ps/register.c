@@ -35,6 +35,7 @@ static int issue(struct ps_conn *c, const Ferry__Ps__RegisterRequest *rq,
 {
 	struct ps_server *srv = c->srv;
 	char err[TLS_ERR_LEN], path[PATH_MAX];
+	struct ps_machine *m;
 	X509_REQ *req;
 	X509 *cert;
 	int ret;
@@ -50,7 +51,8 @@ static int issue(struct ps_conn *c, const Ferry__Ps__RegisterRequest *rq,
 	if (!cert)
 		return ps_conn_error(c, 400, "register %s: %s", rq->machine_id,
 				     err);
-	if (!ps_machine_get(srv, rq->machine_id, true)) {
+	m = ps_machine_get(srv, rq->machine_id, true);
+	if (!m) {
 		X509_free(cert);
 		return ps_conn_error(c, 500, "register %s: cannot create the "
 				     "machine directory", rq->machine_id);
@@ -58,6 +60,8 @@ static int issue(struct ps_conn *c, const Ferry__Ps__RegisterRequest *rq,
 	snprintf(path, sizeof(path), "%s/machines/%s/cert.pem", srv->data,
 		 rq->machine_id);
 	ret = tls_cert_save(cert, path, err, sizeof(err));
+	if (!ret)	/* from now on the previous certificate is refused */
+		ps_machine_set_cert(m, cert);
 	*cert_pem = ret ? NULL : tls_cert_pem(cert);
 	X509_free(cert);
 	if (!*cert_pem)

@@ -228,6 +228,34 @@ static int check_auth(struct ps_conn *c, const char *id)
 			     c->machine, id);
 }
 
+static void peer_sha256(struct ps_conn *c)
+{
+	X509 *peer = SSL_get1_peer_certificate(c->ssl);
+
+	if (!peer || tls_cert_sha256(peer, c->cert_sha)) {
+		c->auth_rc = -EACCES;
+		snprintf(c->auth_err, sizeof(c->auth_err), "client certificate "
+			 "unreadable");
+	}
+	X509_free(peer);
+}
+
+/* Is this the certificate last issued to m?  Re-registering revokes. */
+static bool cert_current(struct ps_conn *c, struct ps_machine *m)
+{
+	bool ok;
+
+	pthread_mutex_lock(&m->lock);
+	ok = !m->have_cert || !memcmp(m->cert_sha, c->cert_sha, 32);
+	pthread_mutex_unlock(&m->lock);
+	if (!ok) {
+		ps_ratelimit_fail(c->srv, c->ip);
+		ps_conn_error(c, 401, "client certificate refused: machine %s "
+			      "registered again since it was issued", m->id);
+	}
+	return ok;
+}
+
 static int route(struct ps_conn *c)
 {
 	const struct http_req *r = &c->req;
@@ -251,6 +279,8 @@ static int route(struct ps_conn *c)
 	if (!m)
 		return ps_conn_error(c, 500, "machine %s: cannot open its "
 				     "directory", r->parts[2]);
+	if (!cert_current(c, m))
+		return -1;
 	if (r->nparts == 4 && !strcmp(r->parts[3], "segments")) {
 		if (strcmp(r->method, "PUT"))
 			return ps_conn_error(c, 405, "use PUT for %s", r->path);
@@ -333,6 +363,8 @@ static void *conn_main(void *arg)
 		c->auth_rc = tls_peer_check(c->ssl, c->machine,
 					    sizeof(c->machine), c->auth_err,
 					    sizeof(c->auth_err));
+		if (!c->auth_rc)
+			peer_sha256(c);
 		serve_requests(c);
 		SSL_shutdown(c->ssl);
 	} else {

@@ -321,6 +321,27 @@ static int load_stored(struct ps_machine *m)
 	return ret;
 }
 
+/* The certificate last issued to m is the only one m may use. */
+void ps_machine_set_cert(struct ps_machine *m, X509 *cert)
+{
+	pthread_mutex_lock(&m->lock);
+	m->have_cert = !tls_cert_sha256(cert, m->cert_sha);
+	pthread_mutex_unlock(&m->lock);
+}
+
+static void load_cert(struct ps_server *srv, struct ps_machine *m)
+{
+	char path[PATH_MAX];
+	X509 *cert;
+
+	snprintf(path, sizeof(path), "%s/machines/%s/cert.pem", srv->data,
+		 m->id);
+	cert = tls_cert_load(path, NULL, 0);
+	if (cert)
+		ps_machine_set_cert(m, cert);
+	X509_free(cert);
+}
+
 static int machine_open(struct ps_server *srv, struct ps_machine *m, bool create)
 {
 	char path[128];
@@ -337,6 +358,7 @@ static int machine_open(struct ps_server *srv, struct ps_machine *m, bool create
 	    (ret = mkdir_at(m->dirfd, "disks", 0700)))
 		return ret;
 	clean_tmp(m->dirfd);
+	load_cert(srv, m);
 	if ((ret = ps_state_load(m)))
 		return ret;
 	return load_stored(m);
