@@ -28,7 +28,7 @@
 #include <ferry/ring.h>
 
 #include "ferryctl.h"
-#include "../ferryd/disk.h"
+#include <ferry/disk.h>
 
 struct capture {
 	const char *disk;	/* as given */

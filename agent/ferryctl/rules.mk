@@ -1,3 +1,3 @@
 # ferryctl: the agent's command line; one file per subcommand.
 BINS += ferryctl
-ferryctl_SRCS := $(wildcard agent/ferryctl/*.c) agent/ferryd/disk.c
+ferryctl_SRCS := $(wildcard agent/ferryctl/*.c)

@@ -11,7 +11,7 @@
 
 #include <ferry/ring.h>
 
-#include "disk.h"
+#include <ferry/disk.h>
 #include "drain.h"
 
 struct dev_disk {

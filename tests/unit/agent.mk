@@ -4,5 +4,5 @@ unit-spool_SRCS := tests/unit/spool.c agent/ferryd/spool.c
 unit-spool_LDLIBS := -lcmocka
 unit-conf_SRCS := tests/unit/conf.c agent/ferryd/config.c
 unit-conf_LDLIBS := -lcmocka
-unit-disk_SRCS := tests/unit/disk.c agent/ferryd/disk.c
+unit-disk_SRCS := tests/unit/disk.c
 unit-disk_LDLIBS := -lcmocka

@@ -18,7 +18,7 @@
 
 #include <cmocka.h>
 
-#include "../../agent/ferryd/disk.h"
+#include <ferry/disk.h>
 
 static char root[64];
 

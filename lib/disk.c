@@ -21,7 +21,7 @@
 
 #include <openssl/sha.h>
 
-#include "disk.h"
+#include <ferry/disk.h>
 
 #define BYID "/dev/disk/by-id/"
 

@@ -3,8 +3,8 @@
  * Disks by stable identity: resolve a configured name to the whole-disk
  * device number, refuse partitions, and derive an identity uuid.
  */
-#ifndef FERRYD_DISK_H
-#define FERRYD_DISK_H
+#ifndef FERRY_DISK_H
+#define FERRY_DISK_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -38,4 +38,4 @@ int disk_name(const char *sysfs, dev_t dev, char *name, size_t len);
  */
 int disk_whole(const char *sysfs, dev_t dev, dev_t *whole, uint64_t *start);
 
-#endif /* FERRYD_DISK_H */
+#endif /* FERRY_DISK_H */
