@@ -251,6 +251,28 @@ static void ferry_record(struct ferry_disk *disk, struct ferry_tracker *t,
 	ferry_wake_consumer();
 }
 
+/*
+ * Hand a completed bio back to its submitter.  A piece of a bio chain is
+ * completed the way bio_chain_endio() does it, without calling it: newer
+ * kernels finish chains inside bio_endio() and bio_chain_endio() BUG()s when
+ * called directly (seen on 7.2), and the steps are the same on every kernel.
+ */
+static void ferry_complete(struct bio *bio)
+{
+	struct bio *parent;
+
+	if (bio->bi_end_io != ferry_bio_chain_endio) {
+		if (bio->bi_end_io)
+			bio->bi_end_io(bio);
+		return;
+	}
+	parent = bio->bi_private;
+	if (bio->bi_status && !parent->bi_status)
+		parent->bi_status = bio->bi_status;
+	bio_put(bio);
+	bio_endio(parent);
+}
+
 static void ferry_end_io(struct bio *bio)
 {
 	struct ferry_tracker *t = bio->bi_private;
@@ -280,8 +302,7 @@ static void ferry_end_io(struct bio *bio)
 	 * section covers the submitter's end_io and everything after it.
 	 */
 	rcu_read_lock();
-	if (bio->bi_end_io)
-		bio->bi_end_io(bio);
+	ferry_complete(bio);
 	ferry_tracker_put(disk, t);
 	if (atomic_dec_and_test(&disk->inflight))
 		wake_up(&disk->idle_wq);
