@@ -25,9 +25,11 @@ drain_host_post()
 	"$hrl" apply -q "$SHARE"/seg1/*.hrl result.img
 	"$hrl" apply -q "$SHARE"/seg2/*.hrl result.img
 	while read -r off len; do
-		dd if="$SHARE/base.img" of=expected.img bs=4096 \
-			skip=$((off / 4096)) seek=$((off / 4096)) \
-			count=$((len / 4096)) conv=notrunc status=none
+		# byte offsets: a small ext4 has 1 KiB blocks, so extents
+		# need not be 4 KiB aligned
+		dd if="$SHARE/base.img" of=expected.img bs=64K \
+			iflag=skip_bytes,count_bytes oflag=seek_bytes \
+			skip="$off" seek="$off" count="$len" conv=notrunc status=none
 		n=$((n + 1))
 	done <"$SHARE/extents"
 	((n > 0 || ${SPOOL_ELSEWHERE:-0})) || {
