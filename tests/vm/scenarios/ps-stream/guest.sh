@@ -1,40 +1,12 @@
 # 60 s of fio on one protected disk and a file workload on the other while
 # ferryd streams to ferry-ps; then quiesce, wait until all is shipped.
 set -euo pipefail
+. "$FERRY_SHARE/ps-lib.sh"
 
-CONF=/etc/ferry/ferryd.conf
-SERVER=$FERRY_HOST:$(<"$FERRY_SHARE/ps-port")
 SECS=60
 
-json_num()
-{
-	sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p"
-}
-
-insmod "$FERRY_KO"
-mkfs.ext4 -q "$FERRY_DISK3"
-mkdir -p /var/lib/ferry /etc/ferry /run/ferry /mnt/d1
-mount "$FERRY_DISK3" /var/lib/ferry
-ferryctl register --server "$SERVER" \
-	--passphrase-file "$FERRY_SHARE/passphrase" --state-dir /var/lib/ferry
-cat >"$CONF" <<CONF
-disk = $FERRY_DISK1
-disk = $FERRY_DISK2
-spool.dir = /var/lib/ferry/spool
-spool.size = 160M
-spool.segment_size = 4M
-ship = server
-server = $SERVER
-state_dir = /var/lib/ferry
-CONF
-ferryd -c "$CONF" >/tmp/ferryd.log 2>&1 &
-AGENT=$!
-for _ in $(seq 100); do
-	[[ -S /run/ferry/ferryd.sock ]] && break
-	kill -0 "$AGENT" || { cat /tmp/ferryd.log; exit 1; }
-	sleep 0.1
-done
-
+agent_start
+mkdir -p /mnt/d1
 mkfs.ext4 -q "$FERRY_DISK1"
 mount "$FERRY_DISK1" /mnt/d1
 

@@ -1,9 +1,8 @@
 # Protect two disks, ship to ferry-ps on the host, quiesce at a recovery
 # point and record what the disks held there, write more, quiesce again.
 set -euo pipefail
+. "$FERRY_SHARE/ps-lib.sh"
 
-CONF=/etc/ferry/ferryd.conf
-SERVER=$FERRY_HOST:$(<"$FERRY_SHARE/ps-port")
 MAXLAG=/tmp/maxlag
 
 step()
@@ -11,39 +10,12 @@ step()
 	echo "replicate: $*"
 }
 
-json_num()
-{
-	sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p"
-}
-
 start_agent()
 {
-	step "loading ferry.ko"
-	insmod "$FERRY_KO"
-	mkfs.ext4 -q "$FERRY_DISK3"
-	mkdir -p /var/lib/ferry /etc/ferry /run/ferry
-	mount "$FERRY_DISK3" /var/lib/ferry
-	step "registering with ferry-ps at $SERVER (QEMU user net, guestfwd)"
-	ferryctl register --server "$SERVER" \
-		--passphrase-file "$FERRY_SHARE/passphrase" --state-dir /var/lib/ferry
-	cat >"$CONF" <<-CONF
-	disk = $FERRY_DISK1
-	disk = $FERRY_DISK2
-	spool.dir = /var/lib/ferry/spool
-	spool.size = 160M
-	spool.segment_size = 4M
-	ship = server
-	server = $SERVER
-	state_dir = /var/lib/ferry
-	CONF
-	step "starting ferryd protecting $FERRY_DISK1 and $FERRY_DISK2"
-	ferryd -c "$CONF" >/tmp/ferryd.log 2>&1 &
-	AGENT=$!
-	for _ in $(seq 100); do
-		[[ -S /run/ferry/ferryd.sock ]] && break
-		kill -0 "$AGENT" || { cat /tmp/ferryd.log; return 1; }
-		sleep 0.1
-	done
+	step "loading ferry.ko, registering with ferry-ps at $SERVER" \
+	     "(QEMU user net, guestfwd), starting ferryd protecting" \
+	     "$FERRY_DISK1 and $FERRY_DISK2"
+	agent_start
 	ferryctl status || true
 }
 
