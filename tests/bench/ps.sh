@@ -13,7 +13,11 @@ PS_PID=
 
 cleanup()
 {
-	[[ -n $PS_PID ]] && kill "$PS_PID" 2>/dev/null && wait "$PS_PID" 2>/dev/null
+	# the server dies of the TERM: its status is not this script's (set -e)
+	if [[ -n $PS_PID ]]; then
+		kill "$PS_PID" 2>/dev/null || true
+		wait "$PS_PID" 2>/dev/null || true
+	fi
 	rm -rf "$W"
 }
 trap cleanup EXIT
