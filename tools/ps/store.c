@@ -180,18 +180,32 @@ int ps_data_load_tls(struct ps_server *srv)
 	return 0;
 }
 
+/* The directory 'name' below dirfd as a DIR stream; NULL with errno set. */
+static DIR *opendir_at(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d;
+
+	if (fd < 0)
+		return NULL;
+	d = fdopendir(fd);
+	if (!d) {
+		int err = errno;
+
+		close(fd);
+		errno = err;
+	}
+	return d;
+}
+
 /* Remove uploads that were in flight when the server stopped. */
 static void clean_tmp(int mdirfd)
 {
-	int fd = openat(mdirfd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct dirent *de;
-	DIR *d;
+	DIR *d = opendir_at(mdirfd, "tmp");
 
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
+	if (!d)
 		return;
-	}
 	while ((de = readdir(d)))
 		if (de->d_name[0] != '.')
 			unlinkat(dirfd(d), de->d_name, 0);
@@ -244,17 +258,13 @@ bool ps_seg_parse(const char *name, struct ps_seg *s)
 /* Every stored segment in stream order. */
 int ps_seg_list(struct ps_machine *m, struct ps_seg **segs, size_t *n)
 {
-	int fd = openat(m->dirfd, "segments", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	size_t cap = 0, cnt = 0;
 	struct ps_seg *v = NULL;
 	struct dirent *de;
-	DIR *d;
+	DIR *d = opendir_at(m->dirfd, "segments");
 
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
+	if (!d)
 		return -errno;
-	}
 	while ((de = readdir(d))) {
 		if (cnt == cap) {
 			struct ps_seg *nv = realloc(v, (cap = cap ? 2 * cap : 64) *
@@ -457,16 +467,11 @@ int ps_state_save(struct ps_machine *m)
 
 void ps_machines_load(struct ps_server *srv)
 {
-	int fd = openat(srv->datafd, "machines", O_RDONLY | O_DIRECTORY |
-			O_CLOEXEC);
 	struct dirent *de;
-	DIR *d;
+	DIR *d = opendir_at(srv->datafd, "machines");
 
-	if (fd < 0 || !(d = fdopendir(fd))) {
-		if (fd >= 0)
-			close(fd);
+	if (!d)
 		return;
-	}
 	while ((de = readdir(d)))
 		if (de->d_name[0] != '.' && ps_id_valid(de->d_name) &&
 		    !ps_machine_get(srv, de->d_name, false))
