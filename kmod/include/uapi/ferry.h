@@ -36,6 +36,39 @@
  * reported success and before the submitter is told, so 'seq' order is
  * consistent with the order in which writes completed, across all disks.
  * Fields are native-endian: the ring never leaves the machine.
+ *
+ * The producer publishes hdr->head before hdr->next_seq (both with release):
+ * a reader that loads next_seq == S (acquire) and then head == H knows that
+ * every record with seq < S lies before position H.  The agent uses this to
+ * place data it re-reads from a disk at the right point of the stream.
+ *
+ * Degraded modes (per disk; FERRY_FEAT_METADATA, FERRY_FEAT_BITMAP)
+ * --------------
+ * The ring is split by how full it may get for each kind of record:
+ *
+ *   0                     data_size - data_size/8        data_size - 4096
+ *   |<- records with payload ->|<- metadata-only records ->|<- markers ->|
+ *
+ * DATA      a write's payload goes into the ring.  When the payload does not
+ *           fit below the data limit the disk turns to METADATA.
+ * METADATA  writes are recorded without payload (FERRY_OP_WRITE with
+ *           FERRY_REC_NODATA; discards and zeroes as themselves), 64 bytes
+ *           each, up to the metadata limit.  The disk returns to DATA by
+ *           itself once the ring is drained below a quarter of the data
+ *           limit.  When a metadata record does not fit either, the write
+ *           that found the ring full is recorded once more as a NODATA
+ *           marker from the last 4096 bytes (one per disk), and the disk
+ *           turns to BITMAP.  So every disk's bitmap episode is preceded in
+ *           the stream by a NODATA record: the agent knows from the stream
+ *           alone where write order stops being complete.
+ * BITMAP    writes set bits in the disk's dirty bitmap (memory fixed at
+ *           attach; bytes per bit in ferry_stats.bitmap_granule).  Only
+ *           FERRY_IOC_FETCH_DIRTY leaves BITMAP mode (see there).
+ *
+ * Every transition counts in ferry_stats.mode_changes and in to_metadata or
+ * to_bitmap.  A write that cannot be tracked at all (tracker pool empty, or
+ * no marker room) sets FERRY_DISK_RESYNC: the agent must compare the whole
+ * disk (hash-compare resync) and clears the flag first.
  */
 #ifndef _UAPI_LINUX_FERRY_H
 #define _UAPI_LINUX_FERRY_H
@@ -173,7 +206,13 @@ struct ferry_stats {
 	__u64 ring_used;	/* out: head - tail, bytes */
 	__u64 ring_size;	/* out */
 	__u64 mode_changes;	/* out: transitions between modes */
-	__u64 reserved[7];
+	__u64 to_metadata;	/* out: data -> metadata transitions */
+	__u64 to_bitmap;	/* out: metadata -> bitmap transitions */
+	__u64 nodata_records;	/* out: writes recorded without payload */
+	__u64 dirty_bits;	/* out: bits set in the dirty bitmap now */
+	__u64 bitmap_granule;	/* out: disk bytes per bitmap bit */
+	__u64 bitmap_bytes;	/* out: size of the bitmap (FETCH_DIRTY room) */
+	__u64 reserved[1];
 };
 
 /* FERRY_IOC_LIST: attached disks. */
@@ -216,6 +255,43 @@ struct ferry_clear_resync {
 	__u64 reserved[2];
 };
 
+/*
+ * FERRY_IOC_FETCH_DIRTY: take the dirty bitmap of a disk: every set bit is
+ * copied out and cleared.  Bit i (byte i / 8, bit i % 8, LSB first) covers
+ * disk bytes [i * granule, (i + 1) * granule), the last one up to the end.
+ * Unless FERRY_FETCH_KEEP_MODE is given, a disk in BITMAP mode whose ring has
+ * room (used below a quarter of the data limit) returns to DATA mode first,
+ * and the kernel waits until no write can still set a bit from before that
+ * switch, so the bits taken are all there are; with the flag (shutdown) the
+ * disk stays in BITMAP mode.  If copying out fails, the bits are set again:
+ * a fetch never loses a bit.  Ranges fetched must be re-read by the agent.
+ */
+#define FERRY_FETCH_KEEP_MODE	(1u << 0)
+
+struct ferry_fetch_dirty {
+	__u32 disk_id;		/* in */
+	__u32 flags;		/* in: FERRY_FETCH_* */
+	__u64 bitmap;		/* in: user pointer to 'bytes' bytes */
+	__u64 bytes;		/* in: >= ferry_stats.bitmap_bytes, else EINVAL */
+	__u64 granule;		/* out: disk bytes per bit */
+	__u64 nbits;		/* out: bits in the bitmap */
+	__u64 taken;		/* out: bits that were set (now clear) */
+	__u32 mode;		/* out: enum ferry_mode after the fetch */
+	__u32 reserved0;
+	__u64 reserved[2];
+};
+
+/*
+ * FERRY_IOC_PARK: turn the disk to BITMAP mode now (clean shutdown: the
+ * agent drains the ring to its spool; writes from then on, until the file
+ * systems are read-only, are only bits, which are saved at the very end).
+ */
+struct ferry_park {
+	__u32 disk_id;		/* in */
+	__u32 flags;		/* in: must be 0 */
+	__u64 reserved[2];
+};
+
 #define FERRY_IOC_MAGIC		0xF7
 
 #define FERRY_IOC_INFO		_IOR(FERRY_IOC_MAGIC, 0x00, struct ferry_info)
@@ -228,5 +304,7 @@ struct ferry_clear_resync {
 #define FERRY_IOC_LIST		_IOWR(FERRY_IOC_MAGIC, 0x07, struct ferry_list)
 #define FERRY_IOC_EXCLUDE	_IOW(FERRY_IOC_MAGIC, 0x08, struct ferry_exclude)
 #define FERRY_IOC_CLEAR_RESYNC	_IOW(FERRY_IOC_MAGIC, 0x09, struct ferry_clear_resync)
+#define FERRY_IOC_FETCH_DIRTY	_IOWR(FERRY_IOC_MAGIC, 0x0a, struct ferry_fetch_dirty)
+#define FERRY_IOC_PARK		_IOW(FERRY_IOC_MAGIC, 0x0b, struct ferry_park)
 
 #endif /* _UAPI_LINUX_FERRY_H */

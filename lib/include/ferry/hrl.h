@@ -55,6 +55,7 @@ enum hrl_kind {
 	HRL_TAG		= 5,	/* consistency tag: a named recovery point */
 	HRL_RESYNC	= 6,	/* payload: data read back from the disk */
 	HRL_FLUSH	= 7,	/* cache flush: an ordering point, no range */
+	HRL_RESYNC_ZERO	= 8,	/* resync of a range read back as all zeros */
 	HRL_KIND_MAX	= HRL_FLUSH,
 };
 
