@@ -207,22 +207,3 @@ int ferry_dev_list(struct ferry_dev *d, struct ferry_list_entry *e,
 
 	return ret ? ret : (int)l.total;
 }
-
-int ferry_dev_park(struct ferry_dev *d, uint32_t disk_id)
-{
-	struct ferry_park pk = { .disk_id = disk_id };
-
-	return ferry_ioctl(d, FERRY_IOC_PARK, &pk);
-}
-
-int ferry_dev_fetch_dirty(struct ferry_dev *d, uint32_t disk_id,
-			  uint32_t flags, void *bitmap, uint64_t bytes,
-			  struct ferry_fetch_dirty *out)
-{
-	memset(out, 0, sizeof(*out));
-	out->disk_id = disk_id;
-	out->flags = flags;
-	out->bitmap = (uintptr_t)bitmap;
-	out->bytes = bytes;
-	return ferry_ioctl(d, FERRY_IOC_FETCH_DIRTY, out);
-}

@@ -93,16 +93,4 @@ int ferry_dev_stats(struct ferry_dev *d, uint32_t disk_id,
 int ferry_dev_list(struct ferry_dev *d, struct ferry_list_entry *e,
 		   unsigned int max);
 
-/* FERRY_IOC_PARK: disk_id to bitmap mode now (clean shutdown). */
-int ferry_dev_park(struct ferry_dev *d, uint32_t disk_id);
-
-/*
- * FERRY_IOC_FETCH_DIRTY: take disk_id's dirty bits into bitmap[0..bytes)
- * (bytes >= ferry_stats.bitmap_bytes); flags FERRY_FETCH_*.  *out gets
- * granule, nbits, taken and mode.  0 or -errno.
- */
-int ferry_dev_fetch_dirty(struct ferry_dev *d, uint32_t disk_id,
-			  uint32_t flags, void *bitmap, uint64_t bytes,
-			  struct ferry_fetch_dirty *out);
-
 #endif /* FERRY_RING_READER_H */
