@@ -675,19 +675,51 @@ bool spool_half_full(struct spool *sp)
 	return sealed * 2 >= sp->nr_slots;
 }
 
+int spool_bootstate_open(struct spool *sp, uint64_t size)
+{
+	char path[256], tmp[300];
+	struct stat st;
+	int fd, r;
+
+	size = (size + SPOOL_ALIGN - 1) & ~(uint64_t)(SPOOL_ALIGN - 1);
+	snprintf(path, sizeof(path), "%s/" SPOOL_BOOTSTATE, sp->dir);
+	if (stat(path, &st) || (uint64_t)st.st_size < size) {
+		snprintf(tmp, sizeof(tmp), "%s.new", path);
+		fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd < 0)
+			return -errno;
+		r = prealloc_file(fd, size);
+		close(fd);
+		if (!r && rename(tmp, path))
+			r = -errno;
+		if (r) {
+			unlink(tmp);
+			return r;
+		}
+	}
+	fd = open(path, O_RDWR | O_DIRECT | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
 int spool_for_each_file(struct spool *sp,
 			int (*fn)(const char *path, int fd, void *arg),
 			void *arg)
 {
 	char path[256];
 	uint32_t i;
-	int r;
+	int r, fd;
 
 	snprintf(path, sizeof(path), "%s/meta", sp->dir);
 	r = fn(path, sp->meta_fd, arg);
 	for (i = 0; !r && i < sp->nr_slots; i++) {
 		slot_path(sp, i, path, sizeof(path));
 		r = fn(path, sp->slots[i].rfd, arg);
+	}
+	snprintf(path, sizeof(path), "%s/" SPOOL_BOOTSTATE, sp->dir);
+	fd = r ? -1 : open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		r = fn(path, fd, arg);
+		close(fd);
 	}
 	return r;
 }

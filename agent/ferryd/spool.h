@@ -167,7 +167,20 @@ void spool_get_stat(struct spool *sp, struct spool_stat *st);
 bool spool_half_full(struct spool *sp);
 
 /*
- * Every file of the spool (meta and slots), for FIEMAP exclusion.
+ * The boot-state file (bootstate.c) lives beside the slots as
+ * SPOOL_DIR/SPOOL_BOOTSTATE, preallocated and zero-filled like a slot so
+ * that its extents never move, and excluded from capture with the spool.
+ * spool_bootstate_open() makes it at least size bytes (a smaller or missing
+ * file is replaced by a new one of that size) and returns an O_RDWR |
+ * O_DIRECT fd, or -errno.
+ */
+#define SPOOL_BOOTSTATE		"bootstate"
+
+int spool_bootstate_open(struct spool *sp, uint64_t size);
+
+/*
+ * Every file of the spool (meta, slots, and the boot-state file when it
+ * exists), for FIEMAP exclusion.
  * Calls fn(path, fd, arg) for each; stops at and returns a nonzero return.
  */
 int spool_for_each_file(struct spool *sp,
