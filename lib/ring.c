@@ -207,3 +207,50 @@ int ferry_dev_list(struct ferry_dev *d, struct ferry_list_entry *e,
 
 	return ret ? ret : (int)l.total;
 }
+
+int ferry_dev_fetch_dirty(struct ferry_dev *d, uint32_t disk_id,
+			  uint32_t flags, void *bitmap, uint64_t bytes,
+			  struct ferry_fetch_dirty *out)
+{
+	struct ferry_fetch_dirty f = {
+		.disk_id = disk_id,
+		.flags = flags,
+		.bitmap = (uintptr_t)bitmap,
+		.bytes = bytes,
+	};
+	int ret = ferry_ioctl(d, FERRY_IOC_FETCH_DIRTY, &f);
+
+	if (!ret && out)
+		*out = f;
+	return ret;
+}
+
+int ferry_dev_park(struct ferry_dev *d, uint32_t disk_id)
+{
+	struct ferry_park p = { .disk_id = disk_id };
+
+	return ferry_ioctl(d, FERRY_IOC_PARK, &p);
+}
+
+int ferry_dev_clear_resync(struct ferry_dev *d, uint32_t disk_id)
+{
+	struct ferry_clear_resync c = { .disk_id = disk_id };
+
+	return ferry_ioctl(d, FERRY_IOC_CLEAR_RESYNC, &c);
+}
+
+const char *ferry_dev_ioc_strerror(int err)
+{
+	switch (err) {
+	case -ENOENT:
+		return "no such disk attached";
+	case -EINVAL:
+		return "refused: bitmap buffer smaller than the disk's bitmap, or bad flags";
+	case -ENOTTY:
+	case -EOPNOTSUPP:
+		return "this ferry.ko does not support it (too old)";
+	case -EFAULT:
+		return "bad buffer";
+	}
+	return strerror(-err);
+}

@@ -93,4 +93,21 @@ int ferry_dev_stats(struct ferry_dev *d, uint32_t disk_id,
 int ferry_dev_list(struct ferry_dev *d, struct ferry_list_entry *e,
 		   unsigned int max);
 
+/*
+ * Take disk_id's dirty bitmap into bitmap[0..bytes) (bytes >=
+ * ferry_stats.bitmap_bytes), clearing it in the kernel; flags
+ * FERRY_FETCH_*.  *out (optional) gets granule, nbits, taken and mode.
+ * 0, or -ENOENT (no such disk), -EINVAL (bytes too small, bad flags),
+ * -EFAULT, -ENOTTY (a ferry.ko without FERRY_FEAT_BITMAP).
+ */
+int ferry_dev_fetch_dirty(struct ferry_dev *d, uint32_t disk_id,
+			  uint32_t flags, void *bitmap, uint64_t bytes,
+			  struct ferry_fetch_dirty *out);
+/* Turn disk_id to BITMAP mode now (clean shutdown).  0, -ENOENT, -ENOTTY. */
+int ferry_dev_park(struct ferry_dev *d, uint32_t disk_id);
+/* The agent repaired disk_id: clear FERRY_DISK_RESYNC.  0, -ENOENT. */
+int ferry_dev_clear_resync(struct ferry_dev *d, uint32_t disk_id);
+/* What an error of the three above means, for a message. */
+const char *ferry_dev_ioc_strerror(int err);
+
 #endif /* FERRY_RING_READER_H */
