@@ -38,9 +38,7 @@ static struct {
 	volatile int stop;
 	struct spool *sp;
 	struct ps_client_conf cc;
-	char server[256];
-	char dir[FERRYD_PATH_MAX];
-	char machine[65];
+	struct ship_ident id;
 	pthread_mutex_t lock;	/* protects stats, taken, busy, anchored */
 	struct ship_stats stats;
 } ship = { .lock = PTHREAD_MUTEX_INITIALIZER };
@@ -234,31 +232,31 @@ static int read_line(const char *path, char *out, size_t len)
 	return out[0] ? 0 : -EINVAL;
 }
 
-/* Machine id from the registered certificate's CN. */
-static int load_identity(const struct ferryd_conf *conf, char *err, size_t len)
+int ship_identity(const struct ferryd_conf *conf, struct ship_ident *id,
+		  char *err, size_t len)
 {
 	char path[FERRYD_PATH_MAX + 32], terr[TLS_ERR_LEN];
 	X509 *crt;
 	int ret;
 
-	snprintf(ship.dir, sizeof(ship.dir), "%s", conf->state_dir);
-	snprintf(path, sizeof(path), "%s/%s", ship.dir, PS_FILE_CERT);
+	snprintf(id->dir, sizeof(id->dir), "%s", conf->state_dir);
+	snprintf(path, sizeof(path), "%s/%s", id->dir, PS_FILE_CERT);
 	crt = tls_cert_load(path, terr, sizeof(terr));
 	if (!crt) {
 		snprintf(err, len, "%s; register first (ferryctl register)", terr);
 		return -ENOENT;
 	}
-	ret = tls_cert_cn(crt, ship.machine, sizeof(ship.machine));
+	ret = tls_cert_cn(crt, id->machine, sizeof(id->machine));
 	X509_free(crt);
 	if (ret) {
 		snprintf(err, len, "%s: no machine id in the certificate", path);
 		return ret;
 	}
 	if (conf->server[0]) {
-		snprintf(ship.server, sizeof(ship.server), "%s", conf->server);
+		snprintf(id->server, sizeof(id->server), "%s", conf->server);
 	} else {
-		snprintf(path, sizeof(path), "%s/%s", ship.dir, PS_FILE_SERVER);
-		if (read_line(path, ship.server, sizeof(ship.server))) {
+		snprintf(path, sizeof(path), "%s/%s", id->dir, PS_FILE_SERVER);
+		if (read_line(path, id->server, sizeof(id->server))) {
 			snprintf(err, len, "no server: set server in ferryd.conf "
 				 "or register (%s)", path);
 			return -ENOENT;
@@ -273,15 +271,15 @@ int ship_start(struct spool *sp, const struct ferryd_conf *conf)
 	int ret;
 
 	ship.sp = sp;
-	ret = load_identity(conf, err, sizeof(err));
+	ret = ship_identity(conf, &ship.id, err, sizeof(err));
 	if (ret) {
 		spool_set_ship_state(sp, false, err);
 		fprintf(stderr, "ferryd: ship: %s\n", err);
 		return ret;
 	}
-	ship.cc.server = ship.server;
-	ship.cc.dir = ship.dir;
-	ship.cc.machine_id = ship.machine;
+	ship.cc.server = ship.id.server;
+	ship.cc.dir = ship.id.dir;
+	ship.cc.machine_id = ship.id.machine;
 	ship.stop = 0;
 	ship.taken = 0;
 	ship.busy = 0;
@@ -295,8 +293,8 @@ int ship_start(struct spool *sp, const struct ferryd_conf *conf)
 	if (ship.nthreads)
 		ret = 0;
 	if (!ret)
-		fprintf(stderr, "ferryd: ship: machine %s to %s\n", ship.machine,
-			ship.server);
+		fprintf(stderr, "ferryd: ship: machine %s to %s\n",
+			ship.id.machine, ship.id.server);
 	return ret;
 }
 

@@ -31,6 +31,17 @@ struct ship_stats {
 	uint64_t lag_max_ms;
 };
 
+/* The registration ferryd talks to ferry-ps with (see above). */
+struct ship_ident {
+	char server[256];		/* host:port */
+	char dir[FERRYD_PATH_MAX];	/* STATE_DIR: the PS_FILE_* files */
+	char machine[65];		/* the certificate's CN */
+};
+
+/* Fill id from conf and STATE_DIR.  0 or -errno with err. */
+int ship_identity(const struct ferryd_conf *conf, struct ship_ident *id,
+		  char *err, size_t len);
+
 int ship_start(struct spool *sp, const struct ferryd_conf *conf);
 void ship_stop(void);
 void ship_get_stats(struct ship_stats *st);
