@@ -508,6 +508,13 @@ int ps_client_hashes(struct ps_client *c, const char *disk, uint64_t chunk,
 		 "&count=%u", disk, (unsigned long long)chunk,
 		 (unsigned long long)offset, count);
 	ret = get(c, path, "hashes from", err, errlen);
+	if (ret == -EPROTO) {
+		long code = 0;
+
+		curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &code);
+		if (code == 404)
+			return -ENOENT;
+	}
 	if (ret)
 		return ret;
 	h = ferry__ps__chunk_hashes__unpack(NULL, c->resp.len,

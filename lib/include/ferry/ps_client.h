@@ -90,7 +90,8 @@ int ps_client_points(struct ps_client *c, struct ps_remote_point **pts,
  * SHA-256 of count chunks of chunk bytes of the replica of disk from
  * offset (chunk a multiple of 4096, at most 64 MiB; count at most
  * PS_HASHES_MAX).  *n gets how many came back (fewer at the disk's end),
- * *applied_seq the stream position of the replica hashed.
+ * *applied_seq the stream position of the replica hashed.  -ENOENT: the
+ * server has no replica of disk (yet).
  */
 int ps_client_hashes(struct ps_client *c, const char *disk, uint64_t chunk,
 		     uint64_t offset, uint32_t count, uint8_t (*out)[32],
