@@ -17,6 +17,7 @@ struct ferryd {
 	struct spool *sp;
 	struct dev dv;
 	struct drain dr;
+	struct resync *rsync;	/* resync.h: re-reads ranges into the stream */
 	volatile sig_atomic_t stop;
 	uint64_t started_ns;
 	int ctl_fd;		/* listening control socket, -1 if none */
