@@ -229,7 +229,7 @@ static void ferry_record(struct ferry_disk *disk, struct ferry_tracker *t,
 	struct ferry_ring_res res;
 	struct ferry_rec *rec;
 
-	if (ferry_ring_reserve(ring, payload, &disk->counts, &res)) {
+	if (ferry_ring_reserve(ring, payload, ring->size, &disk->counts, &res)) {
 		ferry_mark_resync(disk, len);
 		return;
 	}

@@ -52,10 +52,11 @@ static void ferry_ring_write_pad(struct ferry_ring *ring, u64 pos, u64 len)
 }
 
 /*
- * Reserve a record with 'payload' bytes after its header.  Never waits:
- * -ENOSPC when the ring lacks room now, -E2BIG when it never could.
+ * Reserve a record with 'payload' bytes after its header, provided the ring
+ * then holds at most 'limit' bytes (a PAD before it included).  Never
+ * waits: -ENOSPC when the ring lacks room now, -E2BIG when it never could.
  */
-int ferry_ring_reserve(struct ferry_ring *ring, u64 payload,
+int ferry_ring_reserve(struct ferry_ring *ring, u64 payload, u64 limit,
 		       struct ferry_ring_counts *counts,
 		       struct ferry_ring_res *res)
 {
@@ -63,15 +64,20 @@ int ferry_ring_reserve(struct ferry_ring *ring, u64 payload,
 	u64 need, pad, pos, off;
 	struct ferry_rec *rec;
 
-	if (payload > ring->size - sizeof(struct ferry_rec))
+	if (limit > ring->size)
+		limit = ring->size;
+	if (limit < sizeof(struct ferry_rec) ||
+	    payload > limit - sizeof(struct ferry_rec))
 		return -E2BIG;
 	need = ferry_rec_size(payload);
+	if (need > limit)
+		return -E2BIG;
 
 	spin_lock_irqsave(&ring->lock, flags);
 	pos = ring->head;
 	off = pos & (ring->size - 1);
 	pad = off + need > ring->size ? ring->size - off : 0;
-	if (pos + pad + need - ring->tail > ring->size) {
+	if (pos + pad + need - ring->tail > limit) {
 		spin_unlock_irqrestore(&ring->lock, flags);
 		return -ENOSPC;
 	}
@@ -85,13 +91,14 @@ int ferry_ring_reserve(struct ferry_ring *ring, u64 payload,
 	res->rec = rec;
 	res->pos = pos;
 	res->seq = ring->next_seq++;
-	ring->head = pos + need;
+	WRITE_ONCE(ring->head, pos + need);
 	if (counts) {
 		counts->records++;
 		counts->bytes += payload;
 	}
-	WRITE_ONCE(ring->hdr->next_seq, ring->next_seq);
+	/* head first: see the protocol in ferry_ring.h and <ferry.h> */
 	smp_store_release(&ring->hdr->head, ring->head);
+	smp_store_release(&ring->hdr->next_seq, ring->next_seq);
 	spin_unlock_irqrestore(&ring->lock, flags);
 	return 0;
 }
@@ -138,7 +145,7 @@ int ferry_ring_consume(struct ferry_ring *ring, u64 pos)
 		spin_unlock_irqrestore(&ring->lock, flags);
 		return -EBUSY;
 	}
-	ring->tail = pos;
+	WRITE_ONCE(ring->tail, pos);
 	smp_store_release(&ring->hdr->tail, pos);
 	spin_unlock_irqrestore(&ring->lock, flags);
 	return 0;

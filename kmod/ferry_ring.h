@@ -14,10 +14,20 @@
  *   | consumed | committed or reserved records | free           |
  *              ^tail                           ^head
  *
- *   reserve (under ring->lock): maybe a PAD record up to the end of the data
- *     area (written completely, pos released), then rec->pos = FERRY_POS_BUSY,
- *     seq = next_seq++, head += size; hdr->head is released last, so a reader
- *     that sees head > P finds at P either BUSY or the committed record.
+ *   reserve (under ring->lock): refused unless the ring, with the record
+ *     (and a PAD before it), stays within the caller's limit; maybe a PAD
+ *     record up to the end of the data area (written completely, pos
+ *     released), then rec->pos = FERRY_POS_BUSY, seq = next_seq++,
+ *     head += size; hdr->head is released, then hdr->next_seq: a reader that
+ *     sees head > P finds at P either BUSY or the committed record, and one
+ *     that loads next_seq == S and then head == H knows every record with
+ *     seq < S lies before H.
+ *
+ *   limits (bytes of the data area a reservation may leave used):
+ *
+ *     0              size - size/8        size - 4096        size
+ *     |<- payload records ->|<- metadata only ->|<- markers ->|
+ *       ferry_ring_data_limit  ferry_ring_meta_limit   ring->size
  *   commit (no lock): header fields and payload, then smp_store_release of
  *     rec->pos = P.  Records may commit out of order; readers stop at the
  *     first uncommitted one, so they always see a prefix in seq order.
@@ -46,7 +56,7 @@ struct ferry_ring {
 	 * Taken from any context, including hard interrupts.
 	 */
 	spinlock_t lock;
-	u64 head;
+	u64 head;			/* also read without the lock (READ_ONCE) */
 	u64 tail;
 	u64 next_seq;
 };
@@ -75,9 +85,31 @@ static inline void *ferry_rec_payload(struct ferry_rec *rec)
 	return rec + 1;
 }
 
+/* Records with a payload may fill the ring up to here. */
+static inline u64 ferry_ring_data_limit(const struct ferry_ring *ring)
+{
+	return ring->size - ring->size / 8;
+}
+
+/* Metadata-only records up to here; the last 4096 bytes are for markers. */
+static inline u64 ferry_ring_meta_limit(const struct ferry_ring *ring)
+{
+	return ring->size - 4096;
+}
+
+/*
+ * Used below a quarter of the data limit: a disk in metadata mode returns
+ * to data mode.  Lockless, so only a hint; every use tolerates a stale view.
+ */
+static inline int ferry_ring_roomy(const struct ferry_ring *ring)
+{
+	return READ_ONCE(ring->head) - READ_ONCE(ring->tail) <
+		ferry_ring_data_limit(ring) / 4;
+}
+
 void ferry_ring_init(struct ferry_ring *ring, void *mem, u32 hdr_size,
 		     u64 data_size);
-int ferry_ring_reserve(struct ferry_ring *ring, u64 payload,
+int ferry_ring_reserve(struct ferry_ring *ring, u64 payload, u64 limit,
 		       struct ferry_ring_counts *counts,
 		       struct ferry_ring_res *res);
 void ferry_ring_commit(const struct ferry_ring_res *res);

@@ -73,7 +73,7 @@ static int run_drain(uint64_t total, double *secs, struct rusage *ru)
 	while (done < total) {
 		struct ferry_ring_res res;
 
-		if (ferry_ring_reserve(sr.ring, REC_LEN, NULL, &res)) {
+		if (ferry_ring_reserve(sr.ring, REC_LEN, sr.ring->size, NULL, &res)) {
 			shmring_serve(&sr, 1);
 			continue;
 		}

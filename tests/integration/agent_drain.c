@@ -98,7 +98,7 @@ static void produce_one(void)
 	uint8_t *p;
 	uint32_t i;
 
-	while (ferry_ring_reserve(sr.ring, plen, NULL, &res) == -ENOSPC)
+	while (ferry_ring_reserve(sr.ring, plen, sr.ring->size, NULL, &res) == -ENOSPC)
 		shmring_serve(&sr, 5);	/* a test may wait; the kernel drops */
 	rec = res.rec;
 	p = ferry_rec_payload(rec);

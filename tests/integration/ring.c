@@ -7,7 +7,11 @@
  * and increasing, each producer's records in its order, payload crc and
  * content; PAD records were skipped; consume refuses positions that are
  * not committed record boundaries between tail and head; a corrupt record
- * header is reported, not followed.
+ * header is reported, not followed.  Then the reservation limits (payload
+ * records stop at the data limit, metadata-only records at the metadata
+ * limit, markers at the end; the "roomy" test for leaving metadata mode)
+ * and the publish order: a reader that loads next_seq == S and then
+ * head == H finds every record with seq < S before H.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -60,7 +64,7 @@ static void *producer(void *arg)
 		int ret;
 
 		/* a failed consumer frees nothing: stop rather than spin */
-		while ((ret = ferry_ring_reserve(&ring, len, &counts, &res)) == -ENOSPC &&
+		while ((ret = ferry_ring_reserve(&ring, len, DATA_SIZE, &counts, &res)) == -ENOSPC &&
 		       !__atomic_load_n(&failed, __ATOMIC_RELAXED))
 			sched_yield();
 		if (ret == -ENOSPC)
@@ -160,9 +164,9 @@ static int corrupt_header(void)
 
 	memset(mem, 0, HDR_SIZE + DATA_SIZE);
 	ferry_ring_init(&ring, mem, HDR_SIZE, DATA_SIZE);
-	if (ferry_ring_reserve(&ring, DATA_SIZE, NULL, &res) != -E2BIG)
+	if (ferry_ring_reserve(&ring, DATA_SIZE, DATA_SIZE, NULL, &res) != -E2BIG)
 		return fprintf(stderr, "integ-ring: oversized record accepted\n"), 1;
-	if (ferry_ring_reserve(&ring, 100, NULL, &res))
+	if (ferry_ring_reserve(&ring, 100, DATA_SIZE, NULL, &res))
 		return 1;
 	res.rec->op = FERRY_OP_WRITE;
 	res.rec->len = 100;
@@ -177,6 +181,137 @@ static int corrupt_header(void)
 	return 0;
 }
 
+#define LFAIL(...) \
+	(fprintf(stderr, "integ-ring: limits: " __VA_ARGS__), fputc('\n', stderr), 1)
+
+/* Reserve and commit records of 'payload' bytes until 'limit' refuses. */
+static int fill(uint64_t payload, uint64_t limit, unsigned int *n)
+{
+	struct ferry_ring_res res;
+	int ret;
+
+	*n = 0;
+	while (!(ret = ferry_ring_reserve(&ring, payload, limit, NULL, &res))) {
+		res.rec->op = payload ? FERRY_OP_WRITE : FERRY_OP_DIRTY;
+		res.rec->len = (uint32_t)payload;
+		ferry_ring_commit(&res);
+		(*n)++;
+	}
+	return ret;
+}
+
+static uint64_t used(void)
+{
+	return ring.hdr->head - ring.hdr->tail;
+}
+
+/*
+ * From an empty ring: 1000-byte records (1088 in the ring) up to the data
+ * limit, 64-byte metadata records up to the metadata limit, markers up to
+ * the end, each refused exactly there; the ring is roomy only below a
+ * quarter of the data limit; an oversized payload is E2BIG for its limit.
+ */
+static int limits(void)
+{
+	uint64_t dl, ml;
+	unsigned int n;
+	int ret;
+
+	memset(mem, 0, HDR_SIZE + DATA_SIZE);
+	ferry_ring_init(&ring, mem, HDR_SIZE, DATA_SIZE);
+	dl = ferry_ring_data_limit(&ring);
+	ml = ferry_ring_meta_limit(&ring);
+	if (dl != DATA_SIZE - DATA_SIZE / 8 || ml != DATA_SIZE - 4096)
+		return LFAIL("limits %llu %llu", (unsigned long long)dl,
+			     (unsigned long long)ml);
+	if (!ferry_ring_roomy(&ring))
+		return LFAIL("an empty ring is not roomy");
+	ret = fill(1000, dl, &n);
+	if (ret != -ENOSPC || used() > dl || used() + 1088 <= dl || n != dl / 1088)
+		return LFAIL("data records: %d after %u, used %llu", ret, n,
+			     (unsigned long long)used());
+	if (ferry_ring_roomy(&ring))
+		return LFAIL("a ring at the data limit is roomy");
+	ret = fill(0, ml, &n);
+	if (ret != -ENOSPC || used() != ml)
+		return LFAIL("metadata records: %d, used %llu", ret,
+			     (unsigned long long)used());
+	if (fill(1000, dl, &n) != -ENOSPC || n)
+		return LFAIL("a payload record went past the data limit");
+	ret = fill(0, DATA_SIZE, &n);
+	if (ret != -ENOSPC || used() != DATA_SIZE || n != 4096 / 64)
+		return LFAIL("markers: %d after %u, used %llu", ret, n,
+			     (unsigned long long)used());
+	if (ferry_ring_reserve(&ring, dl, dl, NULL, &(struct ferry_ring_res){ 0 }) != -E2BIG)
+		return LFAIL("a payload larger than its limit is not E2BIG");
+	/* a fresh ring filled to a quarter of the data limit exactly */
+	ferry_ring_init(&ring, mem, HDR_SIZE, DATA_SIZE);
+	if (fill(0, dl / 4, &n) != -ENOSPC || used() != dl / 4 ||
+	    ferry_ring_roomy(&ring))
+		return LFAIL("roomy at a quarter of the data limit");
+	if (ferry_ring_consume(&ring, 64) || !ferry_ring_roomy(&ring))
+		return LFAIL("not roomy below a quarter of the data limit");
+	return 0;
+}
+
+/*
+ * Publish order.  64-byte records only, fewer than fit, so the record with
+ * seq k lies at [(k - 1) * 64, k * 64): a reader that loads next_seq == S
+ * (acquire) and then head == H must find H >= (S - 1) * 64.  Producers
+ * reserve as fast as they can while the reader checks, millions of times.
+ */
+#define ORDER_SIZE	(8u << 20)
+#define ORDER_RECS	(ORDER_SIZE / 64 - 1)
+
+static unsigned int order_done;
+
+static void *order_producer(void *arg)
+{
+	struct ferry_ring_res res;
+	unsigned int i;
+
+	(void)arg;
+	for (i = 0; i < ORDER_RECS / PRODUCERS; i++) {
+		if (ferry_ring_reserve(&ring, 0, ORDER_SIZE, NULL, &res))
+			break;
+		res.rec->op = FERRY_OP_DIRTY;
+		ferry_ring_commit(&res);
+	}
+	__atomic_add_fetch(&order_done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static int publish_order(void)
+{
+	pthread_t prod[PRODUCERS];
+	unsigned long long checks = 0, bad = 0;
+	void *omem = aligned_alloc(4096, HDR_SIZE + ORDER_SIZE);
+	unsigned int i;
+
+	if (!omem)
+		return 1;
+	memset(omem, 0, HDR_SIZE + ORDER_SIZE);
+	ferry_ring_init(&ring, omem, HDR_SIZE, ORDER_SIZE);
+	for (i = 0; i < PRODUCERS; i++)
+		pthread_create(&prod[i], NULL, order_producer, NULL);
+	while (__atomic_load_n(&order_done, __ATOMIC_ACQUIRE) < PRODUCERS) {
+		uint64_t s = __atomic_load_n(&ring.hdr->next_seq, __ATOMIC_ACQUIRE);
+		uint64_t h = __atomic_load_n(&ring.hdr->head, __ATOMIC_ACQUIRE);
+
+		checks++;
+		if (h < (s - 1) * 64 && !bad++)
+			fprintf(stderr, "integ-ring: next_seq %llu seen with head %llu\n",
+				(unsigned long long)s, (unsigned long long)h);
+	}
+	for (i = 0; i < PRODUCERS; i++)
+		pthread_join(prod[i], NULL);
+	if (ring.hdr->next_seq != 1 + PRODUCERS * (ORDER_RECS / PRODUCERS))
+		bad++;
+	free(omem);
+	printf("integ-ring: publish order: %llu checks, %llu bad\n", checks, bad);
+	return bad != 0;
+}
+
 int main(void)
 {
 	pthread_t prod[PRODUCERS], cons;
@@ -185,7 +320,7 @@ int main(void)
 	mem = aligned_alloc(4096, HDR_SIZE + DATA_SIZE);
 	if (!mem)
 		return 1;
-	if (corrupt_header())
+	if (corrupt_header() || limits() || publish_order())
 		return 1;
 	memset(mem, 0, HDR_SIZE + DATA_SIZE);
 	ferry_ring_init(&ring, mem, HDR_SIZE, DATA_SIZE);
