@@ -9,6 +9,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
@@ -74,6 +75,98 @@ static int zero_range(int fd, uint64_t off, uint64_t len, unsigned int flags)
 	return write_zeros(fd, off, len);
 }
 
+#define RESYNC_BLOCK	4096u
+#define RESYNC_PIECE	(1u << 20)	/* image bytes compared at a time */
+
+/* Write [off, off + len) of a resync chunk: its payload, or zeros. */
+static int resync_write(struct hrl_apply *a, int fd, const struct hrl_rec *rec,
+			const uint8_t *payload, uint64_t off, uint64_t len)
+{
+	if (!payload)
+		return zero_range(fd, off, len, a->flags);
+	a->bytes += len;
+	return pwrite_all(fd, payload + (off - rec->offset), len, off);
+}
+
+/*
+ * [po, pe) of a resync chunk: read the image there (past its end it reads
+ * as zeros), compare 4 KiB block by block (blocks aligned on the disk),
+ * count the blocks that differ and write only them, in runs.
+ */
+static int resync_piece(struct hrl_apply *a, int fd, const struct hrl_rec *rec,
+			const uint8_t *payload, uint8_t *cur, uint64_t po,
+			uint64_t pe)
+{
+	uint64_t bo, be, run = po;
+	bool in_run = false;
+	ssize_t n = 0;
+	int ret;
+
+	while ((uint64_t)n < pe - po) {
+		ssize_t got = pread(fd, cur + n, pe - po - n, po + n);
+
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0)
+			return -errno;
+		if (got == 0)
+			break;
+		n += got;
+	}
+	memset(cur + n, 0, pe - po - n);
+	for (bo = po; bo < pe; bo = be) {
+		const uint8_t *img = cur + (bo - po);
+		bool same;
+
+		be = (bo / RESYNC_BLOCK + 1) * RESYNC_BLOCK;
+		if (be > pe)
+			be = pe;
+		same = payload ? !memcmp(img, payload + (bo - rec->offset), be - bo) :
+		       hrl_first_nonzero(img, be - bo) == be - bo;
+		if (!same) {
+			a->resync_diff_bytes += be - bo;
+			if (!in_run)
+				run = bo;
+			in_run = true;
+			continue;
+		}
+		if (in_run && (ret = resync_write(a, fd, rec, payload, run, bo - run)))
+			return ret;
+		in_run = false;
+	}
+	return in_run ? resync_write(a, fd, rec, payload, run, pe - run) : 0;
+}
+
+/* HRL_RESYNC (payload) or HRL_RESYNC_ZERO (payload NULL) at seq >= pos. */
+static int apply_resync(struct hrl_apply *a, int fd, const struct hrl_rec *rec,
+			const uint8_t *payload)
+{
+	uint64_t po = rec->offset, end = rec->offset + rec->len, pe;
+	size_t cap = rec->len < RESYNC_PIECE ? rec->len + RESYNC_BLOCK : RESYNC_PIECE;
+	uint8_t *cur = malloc(cap);
+	int ret = 0;
+
+	if (!cur)
+		return -ENOMEM;
+	for (; po < end && !ret; po = pe) {
+		pe = (po / RESYNC_BLOCK) * RESYNC_BLOCK + cap;
+		if (pe > end)
+			pe = end;
+		ret = resync_piece(a, fd, rec, payload, cur, po, pe);
+	}
+	free(cur);
+	return ret;
+}
+
+static void count_resync(struct hrl_apply *a, const struct hrl_rec *rec)
+{
+	a->resync_bytes += HRL_REC_HDR_SIZE + rec->payload_len;
+	if (rec->kind == HRL_RESYNC)
+		a->resync_data_bytes += rec->payload_len;
+	else
+		a->resync_zero_bytes += rec->len;
+}
+
 static void report_dirty(struct hrl_apply *a, const struct hrl_rec *rec)
 {
 	a->dirtied++;
@@ -103,12 +196,15 @@ static int apply_marker(struct hrl_apply *a, const struct hrl_rec *rec,
 int hrl_apply_record(struct hrl_apply *a, const struct hrl_rec *rec,
 		     const void *payload)
 {
+	bool resync = rec->kind == HRL_RESYNC || rec->kind == HRL_RESYNC_ZERO;
 	int fd, ret = 0;
 
 	if (rec->kind == HRL_TAG || rec->kind == HRL_FLUSH)
 		return apply_marker(a, rec, payload);
+	if (resync)
+		count_resync(a, rec);
 	if (rec->seq < a->pos) {
-		if (rec->kind == HRL_RESYNC)
+		if (resync)
 			report_dirty(a, rec);	/* older than the replica */
 		else
 			a->skipped++;
@@ -122,7 +218,10 @@ int hrl_apply_record(struct hrl_apply *a, const struct hrl_rec *rec,
 	fd = a->image_fd(a->ctx, rec->disk_id);
 	if (fd < 0)
 		return fd;
-	if (rec->kind == HRL_WRITE || rec->kind == HRL_RESYNC) {
+	if (resync) {
+		ret = apply_resync(a, fd, rec, rec->kind == HRL_RESYNC ?
+				   payload : NULL);
+	} else if (rec->kind == HRL_WRITE) {
 		ret = pwrite_all(fd, payload, rec->len, rec->offset);
 		a->bytes += ret ? 0 : rec->len;
 	} else {

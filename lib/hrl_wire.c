@@ -402,8 +402,10 @@ static int rec_check_shape(const struct hrl_seg_info *info,
 				rec->payload_len, HRL_MAX_PAYLOAD);
 	if (!data && rec->payload_len)
 		return why_fail(why, whylen, "%s with a payload", hrl_kind_name(rec->kind));
-	if (rec->kind == HRL_RESYNC && !(info->flags & HRL_SEG_RESYNC))
-		return why_fail(why, whylen, "resync chunk in a segment without the resync flag");
+	if ((rec->kind == HRL_RESYNC || rec->kind == HRL_RESYNC_ZERO) &&
+	    !(info->flags & HRL_SEG_RESYNC))
+		return why_fail(why, whylen, "%s chunk in a segment without the resync flag",
+				hrl_kind_name(rec->kind));
 	return 0;
 }
 
@@ -529,6 +531,7 @@ const char *hrl_kind_name(unsigned int kind)
 		[HRL_TAG] = "tag",
 		[HRL_RESYNC] = "resync",
 		[HRL_FLUSH] = "flush",
+		[HRL_RESYNC_ZERO] = "resync-zero",
 	};
 
 	if (kind >= sizeof(names) / sizeof(names[0]))

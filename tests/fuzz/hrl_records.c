@@ -50,7 +50,7 @@ static void rec_from(struct in *in, struct hrl_rec *r, uint64_t *seq)
 	uint8_t k = take(in, 1), d = take(in, 1);
 
 	memset(r, 0, sizeof(*r));
-	r->kind = k & 7;
+	r->kind = k & 15;	/* 1..HRL_KIND_MAX valid, 0 and 9..15 not */
 	r->flags = k >> 6 ? 1u << (k >> 6) >> 1 : 0;
 	r->disk_id = d % 4 == 3 ? HRL_DISK_ALL : disks[d % 4];
 	*seq += take(in, 1) % 4;

@@ -3,7 +3,8 @@
  * fuzz-seeds DIR: write the seed corpus of every fuzz target into
  * DIR/TARGET/seed-*: valid segments from the unit tests' sample builder
  * (whole, and with the mode byte each target expects), their protobuf
- * headers, and a tag.  Regenerated on every run, never committed.
+ * headers, a tag, and writer inputs (one with every resync kind).
+ * Regenerated on every run, never committed.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -34,6 +35,20 @@ static int put(const char *dir, const char *target, const char *name,
 	}
 	return 0;
 }
+
+/*
+ * fuzz-hrl-records input for a resync segment (flags 1) holding resync
+ * chunks: resync-zero, resync, resync-zero, then a write at the same seq.
+ * Per record: form, kind, disk, seq step, offset mode, offset (3), len
+ * (2), time.
+ */
+static const uint8_t zero_in[] = {
+	0, 10, 1, 0, 0, 0, 0, 0, 0, 0, 1, 7,
+	0, 8, 0, 0, 0, 0, 0x10, 0, 0x20, 0, 1,
+	1, 6, 1, 0, 0, 0, 0x20, 0, 0x01, 0, 2,
+	0, 8, 1, 0, 0, 0, 0x30, 0, 0x10, 0, 3,
+	0, 1, 0, 0, 0, 0, 0x40, 0, 0x02, 0, 4,
+};
 
 int main(int argc, char **argv)
 {
@@ -74,5 +89,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < sizeof(rec_in); i++)
 		rec_in[i] = i % 3 ? 1 : i;
 	bad |= put(argv[1], "fuzz-hrl-records", "mixed", 0, rec_in, sizeof(rec_in));
+	bad |= put(argv[1], "fuzz-hrl-records", "resync-zero", 0, zero_in,
+		   sizeof(zero_in));
 	return bad ? 1 : 0;
 }

@@ -56,7 +56,7 @@ static void test_roundtrip_every_kind(void **state)
 {
 	static const uint16_t kinds[] = {
 		HRL_WRITE, HRL_METADATA, HRL_DISCARD, HRL_WRITE_ZEROES,
-		HRL_TAG, HRL_FLUSH, HRL_RESYNC, HRL_WRITE,
+		HRL_TAG, HRL_FLUSH, HRL_RESYNC, HRL_RESYNC_ZERO, HRL_WRITE,
 	};
 	static struct got g;
 	struct hrl_reader r;
@@ -71,8 +71,8 @@ static void test_roundtrip_every_kind(void **state)
 	len = sample_segment(seg, CAP, 0, 1000);
 	assert_int_equal(len % HRL_BLOCK, 0);
 	assert_int_equal(read_buf(seg, len, &g), HRL_NEXT_END);
-	assert_int_equal(g.n, 8);
-	for (i = 0; i < 8; i++) {
+	assert_int_equal(g.n, 9);
+	for (i = 0; i < 9; i++) {
 		assert_int_equal(g.rec[i].kind, kinds[i]);
 		assert_int_equal(g.rec[i].index, i);
 		assert_int_equal(g.rec[i].seg_offset % HRL_REC_ALIGN, 0);
@@ -96,12 +96,15 @@ static void test_roundtrip_every_kind(void **state)
 	sample_fill(want, 64, 1005);
 	assert_memory_equal(g.payload[6], want, 64);
 	assert_int_equal(g.rec[6].offset, 65536);
+	assert_int_equal(g.rec[7].len, 8192);
+	assert_int_equal(g.rec[7].payload_len, 0);
+	assert_int_equal(g.rec[7].seq, 1005);
 
 	hrl_reader_init_buf(&r, seg, len);
 	while (hrl_reader_next(&r, &rec, &p) == HRL_NEXT_RECORD)
 		;
 	assert_non_null(hrl_reader_end(&r));
-	assert_int_equal(hrl_reader_end(&r)->records, 8);
+	assert_int_equal(hrl_reader_end(&r)->records, 9);
 	assert_int_equal(hrl_reader_end(&r)->first_seq, 1000);
 	assert_int_equal(hrl_reader_end(&r)->end_seq, 1006);
 	assert_int_equal(hrl_reader_end(&r)->seg_bytes, len);
@@ -234,6 +237,120 @@ static void test_writer_rules(void **state)
 	r.seq = 51;
 	assert_int_equal(hrl_writer_add(&w, &r, data), 0);
 	assert_int_equal(hrl_writer_records(&w), 3);
+}
+
+/* Recompute every crc after a record header was patched in place. */
+static void reseal(uint8_t *buf, size_t len)
+{
+	uint32_t seg_crc, hdr_size, chain, crc;
+	uint8_t seed[4];
+	size_t off;
+
+	memcpy(&seg_crc, buf + 28, 4);
+	memcpy(&hdr_size, buf + 12, 4);
+	memcpy(seed, &seg_crc, 4);
+	chain = crc32c(0, seed, 4);
+	for (off = hdr_size; !memcmp(buf + off, "HREC", 4);) {
+		uint32_t plen;
+
+		crc = crc32c(crc32c(0, seed, 4), buf + off, 60);
+		memcpy(buf + off + 60, &crc, 4);
+		chain = crc32c(chain, (uint8_t *)&crc, 4);
+		memcpy(&plen, buf + off + 40, 4);
+		off += hrl_rec_size(plen);
+	}
+	memcpy(buf + len - 64 + 48, &chain, 4);
+	crc = crc32c(crc32c(0, seed, 4), buf + len - 64, 60);
+	memcpy(buf + len - 4, &crc, 4);
+}
+
+/* A resync-zero record patched into shape x must be refused with why. */
+static void zero_refused(bool flagged, uint32_t disk, uint32_t len,
+			 const char *why)
+{
+	static uint8_t buf[CAP];
+	static struct got g;
+	struct hrl_seg_info info;
+	struct hrl_writer w;
+	struct hrl_rec r = {
+		.kind = HRL_METADATA, .disk_id = SAMPLE_DISK_A, .seq = 7,
+		.offset = 4096, .len = 4096,
+	};
+	struct hrl_reader rd;
+	struct hrl_rec rec;
+	const void *p;
+	uint16_t kind = HRL_RESYNC_ZERO;
+	size_t n;
+	char msg[256];
+
+	sample_info(&info, 7, flagged ? HRL_SEG_RESYNC : 0);
+	assert_int_equal(hrl_writer_init(&w, buf, CAP, &info), 0);
+	assert_int_equal(hrl_writer_add(&w, &r, NULL), 0);
+	assert_int_equal(hrl_writer_finish(&w, &n, NULL), 0);
+	memcpy(buf + HRL_BLOCK + 4, &kind, 2);
+	memcpy(buf + HRL_BLOCK + 32, &len, 4);
+	memcpy(buf + HRL_BLOCK + 36, &disk, 4);
+	reseal(buf, n);
+	assert_int_equal(read_buf(buf, n, &g), -EBADMSG);
+	hrl_reader_init_buf(&rd, buf, n);
+	assert_int_equal(hrl_reader_next(&rd, &rec, &p), -EBADMSG);
+	hrl_strerror(hrl_reader_error(&rd), msg, sizeof(msg));
+	if (!strstr(msg, why))
+		fail_msg("'%s' does not say '%s'", msg, why);
+	hrl_reader_free(&rd);
+}
+
+/*
+ * HRL_RESYNC_ZERO: a marker (does not consume seq) without payload, with a
+ * range on a disk, only in resync segments; writer and reader agree.
+ */
+static void test_resync_zero_rules(void **state)
+{
+	static struct got g;
+	struct hrl_seg_info info;
+	struct hrl_seg_end end;
+	struct hrl_writer w;
+	struct hrl_rec z = {
+		.kind = HRL_RESYNC_ZERO, .disk_id = SAMPLE_DISK_A, .seq = 20,
+		.offset = 1 << 20, .len = 1 << 20,
+	}, bad;
+	size_t len;
+
+	(void)state;
+	assert_string_equal(hrl_kind_name(HRL_RESYNC_ZERO), "resync-zero");
+	assert_false(hrl_kind_consumes_seq(HRL_RESYNC_ZERO));
+	sample_info(&info, 20, 0);
+	assert_int_equal(hrl_writer_init(&w, seg, CAP, &info), 0);
+	assert_int_equal(hrl_writer_add(&w, &z, NULL), -EINVAL);
+
+	sample_info(&info, 20, HRL_SEG_RESYNC);
+	assert_int_equal(hrl_writer_init(&w, seg, CAP, &info), 0);
+	bad = z, bad.len = 0;
+	assert_int_equal(hrl_writer_add(&w, &bad, NULL), -EINVAL);
+	bad = z, bad.disk_id = HRL_DISK_ALL;
+	assert_int_equal(hrl_writer_add(&w, &bad, NULL), -EINVAL);
+	bad = z, bad.offset = UINT64_MAX - 100;
+	assert_int_equal(hrl_writer_add(&w, &bad, NULL), -EINVAL);
+	assert_int_equal(hrl_writer_add(&w, &z, NULL), 0);
+	/* a marker: the same seq again, then a write at that seq */
+	assert_int_equal(hrl_writer_add(&w, &z, NULL), 0);
+	bad = z, bad.kind = HRL_WRITE, bad.len = 16;
+	assert_int_equal(hrl_writer_add(&w, &bad, seg + 8192), 0);
+	assert_int_equal(hrl_writer_finish(&w, &len, &end), 0);
+	assert_int_equal(end.end_seq, 21);
+	assert_int_equal(end.payload_bytes, 16);
+	assert_int_equal(read_buf(seg, len, &g), HRL_NEXT_END);
+	assert_int_equal(g.n, 3);
+	assert_int_equal(g.rec[0].kind, HRL_RESYNC_ZERO);
+	assert_int_equal(g.rec[0].len, 1 << 20);
+	assert_int_equal(g.rec[0].payload_len, 0);
+
+	/* the reader refuses what the writer would not write */
+	zero_refused(false, SAMPLE_DISK_A, 4096,
+		     "resync-zero chunk in a segment without the resync flag");
+	zero_refused(true, SAMPLE_DISK_A, 0, "resync-zero of length 0");
+	zero_refused(true, HRL_DISK_ALL, 4096, "is not in the segment header");
+	zero_refused(true, 99, 4096, "disk 99 is not in the segment header");
 }
 
 static void test_enospc_and_room(void **state)
@@ -543,6 +660,7 @@ int main(void)
 		cmocka_unit_test(test_empty_segment),
 		cmocka_unit_test(test_add_forms_identical),
 		cmocka_unit_test(test_writer_rules),
+		cmocka_unit_test(test_resync_zero_rules),
 		cmocka_unit_test(test_enospc_and_room),
 		cmocka_unit_test(test_every_corruption_detected),
 		cmocka_unit_test(test_every_truncation_detected),

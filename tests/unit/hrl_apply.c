@@ -92,7 +92,8 @@ static void model_apply(struct images *im, const void *seg, size_t len)
 
 		if (rec.kind == HRL_WRITE || rec.kind == HRL_RESYNC)
 			memcpy(img + rec.offset, p, rec.len);
-		else if (rec.kind == HRL_DISCARD || rec.kind == HRL_WRITE_ZEROES)
+		else if (rec.kind == HRL_DISCARD || rec.kind == HRL_WRITE_ZEROES ||
+			 rec.kind == HRL_RESYNC_ZERO)
 			memset(img + rec.offset, 0, rec.len);
 	}
 	hrl_reader_free(&r);
@@ -214,13 +215,13 @@ static void test_every_kind_and_resync(void **state)
 	assert_int_equal(a.last_tag.id, 42);
 	assert_int_equal(a.last_tag_seq, 1005);
 	assert_string_equal(a.last_tag.name, "before-upgrade");
-	assert_int_equal(a.applied, 5);
+	assert_int_equal(a.applied, 6);
 
-	/* again: nothing written; the resync chunk is now stale: reported */
+	/* again: nothing written; the resync chunks are now stale: reported */
 	apply_ok(&a, fd);
 	images_check(im);
-	assert_int_equal(a.applied, 5);
-	assert_int_equal(im->dirty, 2);
+	assert_int_equal(a.applied, 6);
+	assert_int_equal(im->dirty, 3);
 	assert_int_equal(a.tags, 1);
 	close(fd);
 	images_free(im);
@@ -265,6 +266,83 @@ static void test_zero_ranges(void **state)
 		memset(back, 0xee, 8192);
 		assert_int_equal(pwrite(im->fd[0], back, 8192, 4096), 8192);
 	}
+	close(fd);
+	images_free(im);
+}
+
+/*
+ * Resync chunks are compared with the image block by block: counted as
+ * received (header + payload), differing 4 KiB blocks counted and
+ * written, equal ones left alone; once older than the image they are
+ * reported and never written.
+ */
+static void resync_segment(uint8_t *buf, size_t *len)
+{
+	static uint8_t data[8292];
+	struct hrl_seg_info info;
+	struct hrl_writer w;
+	struct hrl_rec z = {
+		.kind = HRL_RESYNC_ZERO, .disk_id = SAMPLE_DISK_A, .seq = 10,
+		.offset = 0, .len = 16384,
+	};
+	struct hrl_rec d = {
+		.kind = HRL_RESYNC, .disk_id = SAMPLE_DISK_A, .seq = 10,
+		.offset = 32768, .len = sizeof(data),
+	};
+	struct hrl_rec wr = {
+		.kind = HRL_WRITE, .disk_id = SAMPLE_DISK_B, .seq = 10,
+		.offset = 0, .len = 4096,
+	};
+
+	/* first block and the 100-byte tail as the image has them */
+	memset(data, 0xee, sizeof(data));
+	memset(data + 4096, 0x11, 4096);
+	sample_info(&info, 10, HRL_SEG_RESYNC);
+	assert_int_equal(hrl_writer_init(&w, buf, CAP, &info), 0);
+	assert_int_equal(hrl_writer_add(&w, &z, NULL), 0);
+	assert_int_equal(hrl_writer_add(&w, &d, data), 0);
+	assert_int_equal(hrl_writer_add(&w, &wr, data), 0);
+	assert_int_equal(hrl_writer_finish(&w, len, NULL), 0);
+}
+
+static void test_resync_compare(void **state)
+{
+	static uint8_t s[CAP], zeros[4096];
+	struct images *im = images_new();
+	struct hrl_apply a = { .image_fd = image_fd, .dirty = on_dirty, .ctx = im };
+	size_t len;
+	int fd, pass;
+
+	(void)state;
+	resync_segment(s, &len);
+	fd = memfd_create("seg", 0);
+	assert_int_equal(write(fd, s, len), (ssize_t)len);
+	/* block 1 of disk A is already zero */
+	assert_int_equal(pwrite(im->fd[0], zeros, 4096, 4096), 4096);
+	memset(im->model[0] + 4096, 0, 4096);
+	model_apply(im, s, len);
+	for (pass = 0; pass < 2; pass++) {
+		a.flags = pass ? HRL_APPLY_WRITE_ZEROS : 0;
+		a.have_pos = false;
+		apply_ok(&a, fd);
+		images_check(im);
+	}
+	/* pass 1 found everything equal: only pass 0 counted differences */
+	assert_int_equal(a.resync_zero_bytes, 2 * 16384);
+	assert_int_equal(a.resync_data_bytes, 2 * 8292);
+	assert_int_equal(a.resync_bytes, 2 * (64 + 64 + 8292));
+	assert_int_equal(a.resync_diff_bytes, 3 * 4096 + 4096);
+	assert_int_equal(a.pos, 11);
+	assert_int_equal(im->dirty, 0);
+
+	/* older than the image now: reported, not written */
+	assert_int_equal(pwrite(im->fd[0], "\xab", 1, 0), 1);
+	im->model[0][0] = 0xab;
+	apply_ok(&a, fd);
+	images_check(im);
+	assert_int_equal(im->dirty, 2);
+	assert_int_equal(a.resync_bytes, 3 * (64 + 64 + 8292));
+	assert_int_equal(a.resync_diff_bytes, 4 * 4096);
 	close(fd);
 	images_free(im);
 }
@@ -328,6 +406,7 @@ int main(void)
 		cmocka_unit_test(test_out_of_order),
 		cmocka_unit_test(test_every_kind_and_resync),
 		cmocka_unit_test(test_zero_ranges),
+		cmocka_unit_test(test_resync_compare),
 		cmocka_unit_test(test_corrupt_changes_nothing),
 		cmocka_unit_test(test_unknown_disk),
 	};

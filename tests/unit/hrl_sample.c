@@ -69,6 +69,7 @@ size_t sample_segment(void *buf, size_t cap, int variant, uint64_t s)
 		assert(ret == 0);
 		add(&w, HRL_FLUSH, SAMPLE_DISK_A, s + 5, 0, 0);
 		add(&w, HRL_RESYNC, SAMPLE_DISK_B, s + 5, 65536, 64);
+		add(&w, HRL_RESYNC_ZERO, SAMPLE_DISK_A, s + 5, 8192, 8192);
 		add(&w, HRL_WRITE, SAMPLE_DISK_B, s + 5, 1000, 3);
 	} else if (variant == 1) {
 		add(&w, HRL_WRITE, SAMPLE_DISK_A, s, 0, 4096);

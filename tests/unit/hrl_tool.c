@@ -121,7 +121,7 @@ static void test_verify(void **state)
 	put_file("ok.hrl", seg, len);
 	put_file("short.hrl", seg, len - 100);
 	assert_int_equal(run("verify", "ok.hrl", NULL), 0);
-	assert_non_null(strstr(out, "ok.hrl: ok (8 records, seq [1000, 1006)"));
+	assert_non_null(strstr(out, "ok.hrl: ok (9 records, seq [1000, 1006)"));
 	seg[HRL_BLOCK + HRL_REC_HDR_SIZE] ^= 0x10;
 	put_file("bad.hrl", seg, len);
 	assert_int_equal(run("verify", "ok.hrl", "bad.hrl", NULL), 1);
@@ -130,7 +130,7 @@ static void test_verify(void **state)
 	assert_non_null(strstr(err, "short.hrl"));
 	assert_non_null(strstr(err, "truncated"));
 	assert_int_equal(run("verify", "-", NULL), 0);	/* stdin: ok.hrl */
-	assert_non_null(strstr(out, "-: ok (8 records"));
+	assert_non_null(strstr(out, "-: ok (9 records"));
 	assert_int_equal(run("verify", "missing.hrl", NULL), 1);
 	assert_non_null(strstr(err, "missing.hrl: No such file"));
 	assert_int_equal(run("verify", NULL), 2);
@@ -148,13 +148,15 @@ static void test_dump_and_stat(void **state)
 	put_file("all.hrl", seg, len);
 	assert_int_equal(run("dump", "all.hrl", NULL), 0);
 	assert_non_null(strstr(out, "#4 @4480 seq 1005 tag"));
+	assert_non_null(strstr(out, "seq 1005 resync-zero disk 3 offset 8192 len 8192"));
 	assert_non_null(strstr(out, "'before-upgrade'"));
 	assert_int_equal(run("dump", "--json", "all.hrl", NULL), 0);
 	assert_true(out[0] == '[');
 	assert_non_null(strstr(out, "\"kind\": \"resync\""));
-	assert_non_null(strstr(out, "\"end\": {\"records\": 8"));
+	assert_non_null(strstr(out, "\"kind\": \"resync-zero\""));
+	assert_non_null(strstr(out, "\"end\": {\"records\": 9"));
 	assert_int_equal(run("stat", "all.hrl", NULL), 0);
-	assert_non_null(strstr(out, "seq [1000, 1006), 8 records"));
+	assert_non_null(strstr(out, "seq [1000, 1006), 9 records"));
 }
 
 static void test_apply_single_disk(void **state)
@@ -191,6 +193,15 @@ static void test_apply_disk_map(void **state)
 	assert_int_equal(run("apply", "--disk", "3=imgA", "--disk", "7=imgB",
 			     "two.hrl", NULL), 0);
 	assert_int_equal(run("apply", "--disk", "3", "two.hrl", NULL), 2);
+	/* every kind: resync chunks counted; only the data chunk differs */
+	len = sample_segment(seg, CAP, 0, 1000);
+	put_file("all.hrl", seg, len);
+	assert_int_equal(run("apply", "--disk", "3=imgE", "--disk", "7=imgF",
+			     "all.hrl", NULL), 0);
+	assert_non_null(strstr(out, "resync: 192 bytes received (64 data, "
+			       "8192 zero ranges), 64 bytes in blocks that "
+			       "differed"));
+	len = sample_segment(seg, CAP, 1, 100);
 	/* a corrupt segment anywhere in the set: nothing is written */
 	seg[len - 1] ^= 1;
 	put_file("two-bad.hrl", seg, len);

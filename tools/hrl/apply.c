@@ -304,6 +304,13 @@ static void print_summary(const struct hrl_apply *ha)
 	       (unsigned long long)ha->applied, (unsigned long long)ha->bytes,
 	       (unsigned long long)ha->skipped, (unsigned long long)ha->dirtied,
 	       (unsigned long long)ha->pos);
+	if (ha->resync_bytes)
+		printf("resync: %llu bytes received (%llu data, %llu zero "
+		       "ranges), %llu bytes in blocks that differed\n",
+		       (unsigned long long)ha->resync_bytes,
+		       (unsigned long long)ha->resync_data_bytes,
+		       (unsigned long long)ha->resync_zero_bytes,
+		       (unsigned long long)ha->resync_diff_bytes);
 	if (ha->tags)
 		printf("last consistency tag: %llu '%s' at seq %llu\n",
 		       (unsigned long long)ha->last_tag.id, ha->last_tag.name,

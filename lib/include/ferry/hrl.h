@@ -56,7 +56,7 @@ enum hrl_kind {
 	HRL_RESYNC	= 6,	/* payload: data read back from the disk */
 	HRL_FLUSH	= 7,	/* cache flush: an ordering point, no range */
 	HRL_RESYNC_ZERO	= 8,	/* resync of a range read back as all zeros */
-	HRL_KIND_MAX	= HRL_FLUSH,
+	HRL_KIND_MAX	= HRL_RESYNC_ZERO,
 };
 
 /* Record flags (hrl_rec.flags), copied from the ring's FERRY_REC_*. */
@@ -65,8 +65,12 @@ enum hrl_kind {
 #define HRL_REC_FLAGS_ALL	(HRL_REC_FUA | HRL_REC_PREFLUSH)
 
 /* Segment flags (hrl_seg_info.flags). */
-#define HRL_SEG_RESYNC		(1u << 0)	/* holds resync chunks: not
-						   write-order consistent */
+/*
+ * The segment lies in a resync window: it holds metadata-only records or
+ * resync chunks, or write order is not complete in it because ranges are
+ * still being re-read.  No recovery point inside it or at its end.
+ */
+#define HRL_SEG_RESYNC		(1u << 0)
 #define HRL_SEG_FLAGS_ALL	HRL_SEG_RESYNC
 
 struct hrl_disk {
@@ -99,7 +103,8 @@ struct hrl_seg_end {
 /*
  * One record, native-endian.  Writer input: seq, offset, time_ns, len,
  * disk_id, kind, flags (payload_len is derived: len for WRITE/RESYNC, 0 for
- * range kinds; tags use hrl_writer_add_tag()).  Reader output: every field.
+ * range kinds, RESYNC_ZERO included; tags use hrl_writer_add_tag()).
+ * Reader output: every field.
  */
 struct hrl_rec {
 	uint64_t seq;
@@ -348,7 +353,7 @@ struct hrl_apply {
 	/* fd of the replica image of disk_id, or -errno (e.g. -ENOENT) */
 	int (*image_fd)(void *ctx, uint32_t disk_id);
 	/* optional: a range the replica cannot get from the stream
-	 * (HRL_METADATA, or an HRL_RESYNC chunk older than the replica) */
+	 * (HRL_METADATA, or a resync chunk older than the replica) */
 	void (*dirty)(void *ctx, const struct hrl_rec *rec);
 	void *ctx;
 	unsigned int flags;
@@ -365,6 +370,18 @@ struct hrl_apply {
 	uint64_t dirtied;	/* ranges passed to dirty() */
 	uint64_t tags;
 	uint64_t bytes;		/* payload bytes written */
+	/*
+	 * Resync chunks (HRL_RESYNC, HRL_RESYNC_ZERO) received, written or
+	 * not: resync_bytes is what they cost in the stream (payload plus
+	 * the 64-byte record header each), split into resync_data_bytes
+	 * (payloads) and resync_zero_bytes (ranges of zero chunks).
+	 * resync_diff_bytes: bytes of the 4 KiB blocks that differed from
+	 * the image when a chunk was applied (only those are written).
+	 */
+	uint64_t resync_bytes;
+	uint64_t resync_data_bytes;
+	uint64_t resync_zero_bytes;
+	uint64_t resync_diff_bytes;
 	/* last tag seen (a recovery point: all records with seq < its seq) */
 	struct hrl_tag last_tag;
 	uint64_t last_tag_seq;
@@ -372,10 +389,13 @@ struct hrl_apply {
 
 /*
  * Apply one record (already validated by a reader) with pwrite (WRITE,
- * RESYNC) or as a zero range (DISCARD, WRITE_ZEROES: fallocate punch hole,
- * falling back to zero range, then to writing zeros).  A record with
- * seq < pos is skipped; otherwise it is applied and a data-changing
- * record sets pos = seq + 1.  Returns 0 or -errno.
+ * RESYNC) or as a zero range (DISCARD, WRITE_ZEROES, RESYNC_ZERO:
+ * fallocate punch hole, falling back to zero range, then to writing
+ * zeros).  A resync chunk is compared with the image 4 KiB block by block
+ * and only the blocks that differ are written.  A record with seq < pos
+ * is skipped (a resync chunk there is reported to dirty(), never
+ * written); otherwise it is applied and a data-changing record sets
+ * pos = seq + 1.  Returns 0 or -errno.
  */
 int hrl_apply_record(struct hrl_apply *a, const struct hrl_rec *rec,
 		     const void *payload);
