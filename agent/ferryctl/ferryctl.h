@@ -19,6 +19,7 @@ int cmd_attach(int argc, char **argv);
 int cmd_detach(int argc, char **argv);
 int cmd_register(int argc, char **argv);
 int cmd_capture(int argc, char **argv);
+int cmd_resync(int argc, char **argv);
 
 /*
  * Send one request line to ferryd (socket: $FERRYD_SOCKET or the default)

@@ -16,6 +16,7 @@ static const struct {
 	{ "status", cmd_status, "status [--json]: disks, ring, spool, rates" },
 	{ "attach", cmd_attach, "attach DISK: protect DISK (by-id path, serial:S, wwn:W)" },
 	{ "detach", cmd_detach, "detach DISK: stop protecting DISK" },
+	{ "resync", cmd_resync, "resync DISK [--full]: re-send what differs from the replica (hash-compare), or all of DISK" },
 	{ "capture", cmd_capture, "capture [--count N] [--seconds S] DISK FILE: record DISK's writes into .hrl FILE" },
 	{ "register", cmd_register, "register --server HOST:PORT --passphrase-file FILE: get credentials from ferry-ps" },
 };

@@ -4,7 +4,7 @@
  * request per connection, for ferryctl.
  *
  *   request:  one line: "status" | "status json" | "attach SPEC" |
- *             "detach SPEC"
+ *             "detach SPEC" | "resync SPEC [full]" (hashcmp.h)
  *   reply:    first line: the exit status ferryctl should return (see
  *             docs/agent.md), then the text to print (stdout for 0 and 4,
  *             stderr otherwise); then the connection closes.
@@ -26,6 +26,7 @@
 #include <ferry/fs.h>
 
 #include "ferryd.h"
+#include "hashcmp.h"
 
 #if __has_include("ship.h")
 #include "ship.h"
@@ -351,6 +352,8 @@ static int handle(struct ferryd *fd, char *req, FILE *f)
 		return status_human(fd, f);
 	if (!strcmp(req, "status json"))
 		return status_json(fd, f);
+	if (!strncmp(req, "resync ", 7))
+		return hashcmp_ctl(fd, req + 7, f);
 	if (!strncmp(req, "attach ", 7) || !strncmp(req, "detach ", 7)) {
 		bool attach = req[0] == 'a';
 
