@@ -141,11 +141,4 @@ int hashcmp_wait_applied(struct hashcmp_job *j, struct ps_client *pc,
 			 uint64_t target, unsigned int patience_s,
 			 char *err, size_t errlen);
 
-/*
- * Until agent/ferryd/resync.c is in the tree, ferryd links without it:
- * fd->rsync stays NULL then, so nothing here calls into it.
- */
-#pragma weak resync_queue
-#pragma weak resync_queue_disk
-
 #endif /* FERRYD_HASHCMP_H */
