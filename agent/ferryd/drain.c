@@ -18,6 +18,28 @@
  * sleeps in POLL_ADD on the ring's fd.  A full spool stops draining: the
  * ring fills and the kernel degrades (drops, resync flag); the loop waits
  * for spool_ack() to free a slot.
+ *
+ * Re-read chunks (resync.h).  A chunk read after loading S = next_seq and
+ * H = head goes into the stream after every ring record with seq < S and
+ * before every one with seq >= S:
+ *
+ *   before ring record r is added: every chunk with S <= r.seq is added
+ *     first, waiting for its read if need be;
+ *   a chunk whose read is done is added as soon as every record with
+ *     seq < S has been taken: the reader is at H or beyond, or the last
+ *     record taken had seq S - 1 (seqs are consecutive in ring order).
+ *
+ * Chunks are added in the order their reads started (their S never goes
+ * down).  Reads share the io_uring with the segment writes; they start
+ * only while the ring and the spool are less than half full, so that
+ * re-reading never crowds out the ring.
+ *
+ * The resync window: from the segment holding the first metadata-only
+ * record or chunk, segments carry HRL_SEG_RESYNC, until nothing is queued
+ * or being read and tick() holds nothing (disk modes, dirty bits, flags).
+ * An open unflagged segment is sealed before the first such record goes
+ * in; when the window closes with nothing to write, an empty unflagged
+ * segment tells the server so.
  */
 #include <errno.h>
 #include <poll.h>
@@ -36,7 +58,10 @@
 #define IDLE_WAIT_NS	(1000ull * 1000 * 1000)
 #define FULL_WAIT_MS	200
 
-enum { UD_POLL = 1, UD_WRITE, UD_FSYNC };
+enum { UD_POLL = 1, UD_WRITE, UD_FSYNC, UD_READ = 64 /* + slot */ };
+
+/* HRL_RESYNC_ZERO once the format library accepts it */
+#define HAVE_RESYNC_ZERO	(HRL_KIND_MAX >= HRL_RESYNC_ZERO)
 
 static uint64_t mono_ns(void)
 {
@@ -71,6 +96,8 @@ int drain_init(struct drain *d, struct ring_src *rs, struct spool *sp,
 	}
 	d->cur = 0;
 	d->buf = d->bufs[0];
+	if (d->rsync)	/* a chunk and its record headers fit a segment */
+		resync_set_max_block(d->rsync, d->seg_size / 4);
 	d->st.pos = d->st.consumed = ring_reader_pos(rs->rd);
 
 	/* FERRYD_IO=sync: the fallback path on purpose (tests, diagnosis) */
@@ -81,7 +108,7 @@ int drain_init(struct drain *d, struct ring_src *rs, struct spool *sp,
 	if (!r)
 		r = ferry_uring_check_required(&caps, lack, sizeof(lack));
 	if (!r)
-		r = ferry_uring_queue_init(&d->uring, 8, 0, &caps, "ferryd",
+		r = ferry_uring_queue_init(&d->uring, 64, 0, &caps, "ferryd",
 					   &used);
 	d->use_uring = !r;
 	d->st.uring = d->use_uring;
@@ -129,29 +156,41 @@ static void refresh_disks(struct drain *d, uint32_t need)
 	int n = d->rs->disks(d->rs, d->disks, HRL_MAX_DISKS);
 
 	d->nr_disks = n > 0 ? n : 0;
-	if (!have_disk(d, need) && d->nr_disks < HRL_MAX_DISKS) {
+	if (need != HRL_DISK_ALL && !have_disk(d, need) &&
+	    d->nr_disks < HRL_MAX_DISKS) {
 		/* detached since: its records still belong in the stream */
 		memset(&d->disks[d->nr_disks], 0, sizeof(d->disks[0]));
 		d->disks[d->nr_disks++].id = need;
 	}
 }
 
-static int seg_open(struct drain *d, const struct ferry_rec *fr,
-		    char *why, size_t len)
+static bool window_needed(struct drain *d)
+{
+	return d->want_window || d->hold ||
+	       (d->rsync && resync_busy(d->rsync));
+}
+
+/* A segment for a first record with seq, time_ns, disk (or HRL_DISK_ALL). */
+static int seg_open(struct drain *d, uint64_t seq, uint64_t time_ns,
+		    uint32_t disk, char *why, size_t len)
 {
 	struct hrl_seg_info info;
+	bool was = d->st.window;
 	int r;
 
 	memset(&info, 0, sizeof(info));
 	memcpy(info.machine_id, d->machine_id, sizeof(info.machine_id));
 	for (unsigned int i = 0; i < sizeof(info.segment_id); i++)
 		info.segment_id[i] = random();
-	info.created_ns = fr->time_ns;
+	info.created_ns = time_ns;
 	/* chain on the previous segment unless the ring goes back before it
 	 * (records rewritten after a crash) */
-	info.start_seq = d->chain_seq && d->chain_seq <= fr->seq ?
-			 d->chain_seq : fr->seq;
-	refresh_disks(d, fr->disk_id);
+	info.start_seq = d->chain_seq && d->chain_seq <= seq ?
+			 d->chain_seq : seq;
+	d->seg_flagged = window_needed(d);
+	d->want_window = false;
+	info.flags = d->seg_flagged ? HRL_SEG_RESYNC : 0;
+	refresh_disks(d, disk);
 	info.nr_disks = d->nr_disks;
 	memcpy(info.disks, d->disks, d->nr_disks * sizeof(d->disks[0]));
 	r = hrl_writer_init(&d->w, d->buf, d->seg_size, &info);
@@ -161,21 +200,39 @@ static int seg_open(struct drain *d, const struct ferry_rec *fr,
 		return r;
 	}
 	d->open = true;
+	d->seg_no++;
 	d->opened_mono = mono_ns();
-	d->oldest_ns = fr->time_ns;
+	d->oldest_ns = time_ns;
+	pthread_mutex_lock(&d->lock);
+	d->st.window = d->seg_flagged;
+	if (d->seg_flagged && !was)
+		d->st.windows++;
+	pthread_mutex_unlock(&d->lock);
 	return 0;
+}
+
+static bool rec_nodata(const struct ferry_rec *fr)
+{
+	return fr->op == FERRY_OP_DIRTY ||
+	       (fr->op == FERRY_OP_WRITE && (fr->flags & FERRY_REC_NODATA));
 }
 
 /* 0 added, -ENOSPC seal first, other -errno fatal. */
 static int seg_add(struct drain *d, const struct ferry_rec *fr,
 		   char *why, size_t len)
 {
+	bool nodata = rec_nodata(fr);
 	struct hrl_rec hr;
 	void *payload;
 	int r;
 
+	if (nodata) {
+		if (d->open && !d->seg_flagged)
+			return -ENOSPC;	/* the window opens in a new segment */
+		d->want_window = true;
+	}
 	if (!d->open) {
-		r = seg_open(d, fr, why, len);
+		r = seg_open(d, fr->seq, fr->time_ns, fr->disk_id, why, len);
 		if (r)
 			return r;
 	} else if (!have_disk(d, fr->disk_id)) {
@@ -210,7 +267,139 @@ static int seg_add(struct drain *d, const struct ferry_rec *fr,
 	}
 	if (hr.payload_len)
 		memcpy(payload, fr + 1, hr.payload_len);
-	return hrl_writer_commit_crc(&d->w, fr->crc);
+	r = hrl_writer_commit_crc(&d->w, fr->crc);
+	if (r || !nodata)
+		return r;
+	d->want_window = true;
+	pthread_mutex_lock(&d->lock);
+	d->st.metadata_records++;
+	pthread_mutex_unlock(&d->lock);
+	/* its data was not captured: read it back (a disk resync does not
+	 * know, attached by someone else, is left to hash-compare) */
+	if (d->rsync && fr->len)
+		resync_queue(d->rsync, fr->disk_id, fr->offset, fr->len,
+			     RESYNC_METADATA);
+	return 0;
+}
+
+/* ---- re-read chunks --------------------------------------------------- */
+
+/* 0 added, 1 seal first, -errno fatal. */
+static int chunk_add(struct drain *d, struct resync_chunk *c, char *why,
+		     size_t len)
+{
+	struct resync_piece *p;
+	struct hrl_rec hr;
+	int r;
+
+	if (c->res < 0) {
+		resync_added(d->rsync, c, d->seg_no);	/* queued again */
+		return 0;
+	}
+	if (d->open && (!d->seg_flagged || !have_disk(d, c->kid)))
+		return 1;
+	if (!d->open) {
+		d->want_window = true;
+		r = seg_open(d, c->seq, c->time_ns, c->kid, why, len);
+		if (r)
+			return r;
+	}
+	for (; c->added < c->nr_pieces; c->added++) {
+		p = &c->pieces[c->added];
+		memset(&hr, 0, sizeof(hr));
+		hr.seq = c->seq;
+		hr.offset = c->offset + p->off;
+		hr.time_ns = c->time_ns;
+		hr.len = p->len;
+		hr.disk_id = c->kid;
+		hr.kind = p->zero && HAVE_RESYNC_ZERO ? HRL_RESYNC_ZERO :
+			  HRL_RESYNC;
+		r = hrl_writer_add(&d->w, &hr, hr.kind == HRL_RESYNC ?
+				   (uint8_t *)c->buf + p->off : NULL);
+		if (r == -ENOSPC && hrl_writer_records(&d->w))
+			return 1;
+		if (r) {
+			snprintf(why, len, "resync chunk of disk %u at %llu (%u bytes, seq %llu): refused by the segment writer: %s",
+				 c->kid, (unsigned long long)hr.offset, hr.len,
+				 (unsigned long long)c->seq, strerror(-r));
+			return r;
+		}
+		pthread_mutex_lock(&d->lock);
+		d->st.resync_records++;
+		pthread_mutex_unlock(&d->lock);
+	}
+	resync_added(d->rsync, c, d->seg_no);
+	return 0;
+}
+
+/* A completion of a chunk read, or of something else. */
+static void handle_cqe(struct drain *d, const struct io_uring_cqe *cqe);
+
+/* Wait until chunk c's read has completed. */
+static int chunk_wait(struct drain *d, struct resync_chunk *c)
+{
+	struct io_uring_cqe *cqe;
+	int r;
+
+	while (!c->done) {
+		r = io_uring_wait_cqe(&d->uring, &cqe);
+		if (r == -EINTR)
+			continue;
+		if (r)
+			return r;
+		handle_cqe(d, cqe);
+		io_uring_cqe_seen(&d->uring, cqe);
+	}
+	return 0;
+}
+
+/*
+ * Add the chunks that must or may go in now: with seq_limit, every chunk
+ * with S <= seq_limit (the next ring record's seq), waiting for reads;
+ * then every chunk already read whose records before it are all taken.
+ * 0, 1 seal first, -errno.
+ */
+static int chunks_add(struct drain *d, uint64_t seq_limit, char *why,
+		      size_t len)
+{
+	struct resync_chunk *c;
+	int r;
+
+	if (!d->rsync)
+		return 0;
+	while ((c = resync_oldest(d->rsync))) {
+		if (c->seq <= seq_limit) {
+			r = chunk_wait(d, c);
+			if (r) {
+				snprintf(why, len, "io_uring: %s", strerror(-r));
+				return r;
+			}
+		} else if (!c->done || (d->taken_next < c->seq &&
+					d->rs->rd->pos < c->head)) {
+			return 0;
+		}
+		r = chunk_add(d, c, why, len);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/* Start reads while the ring and the spool have room to spare. */
+static void chunks_issue(struct drain *d)
+{
+	const struct ferry_ring_hdr *h = d->rs->rd->hdr;
+	uint64_t used;
+
+	if (!d->rsync || d->finished || spool_half_full(d->sp))
+		return;
+	used = __atomic_load_n(&h->head, __ATOMIC_ACQUIRE) -
+	       __atomic_load_n(&h->tail, __ATOMIC_ACQUIRE);
+	if (used >= h->data_size / 2)
+		return;
+	if (resync_issue(d->rsync, h, d->use_uring ? &d->uring : NULL,
+			 UD_READ) > 0 && d->use_uring)
+		io_uring_submit(&d->uring);
 }
 
 /*
@@ -226,6 +415,9 @@ static int collect(struct drain *d, char *why, size_t len)
 	int r;
 
 	for (;;) {
+		r = chunks_add(d, 0, why, len);
+		if (r)
+			break;
 		before = rd->pos;
 		r = ring_reader_next(rd, &fr);
 		if (r < 0) {
@@ -237,14 +429,17 @@ static int collect(struct drain *d, char *why, size_t len)
 		}
 		if (!r)
 			break;
-		r = seg_add(d, fr, why, len);
-		if (r == -ENOSPC) {
+		r = chunks_add(d, fr->seq, why, len);
+		if (!r)
+			r = seg_add(d, fr, why, len);
+		if (r == -ENOSPC || r == 1) {
 			rd->pos = before;	/* read it again for the next one */
 			r = 1;
 			break;
 		}
 		if (r)
 			break;
+		d->taken_next = fr->seq + 1;
 		d->end_pos = ring_reader_pos(rd);
 	}
 	pthread_mutex_lock(&d->lock);
@@ -272,6 +467,11 @@ static void handle_cqe(struct drain *d, const struct io_uring_cqe *cqe)
 	case UD_FSYNC:
 		f->res_fsync = cqe->res;
 		f->cqes++;
+		break;
+	default:
+		if (cqe->user_data >= UD_READ && d->rsync)
+			resync_complete(d->rsync, cqe->user_data - UD_READ,
+					cqe->res);
 		break;
 	}
 }
@@ -383,6 +583,8 @@ static int flight_seal(struct drain *d, struct drain_flight *f, char *why,
 			 strerror(-r));
 		return r;
 	}
+	if (d->rsync)
+		resync_sealed(d->rsync, f->seg_no);
 	r = d->rs->consume(d->rs, f->end_pos);
 	if (r) {
 		snprintf(why, len, "ring: release up to %llu: %s",
@@ -425,6 +627,7 @@ static int flight_start(struct drain *d, const struct spool_slot *slot,
 	f->seg.oldest_ns = d->oldest_ns;
 	f->payload_bytes = d->end.payload_bytes;
 	f->end_pos = d->end_pos;
+	f->seg_no = d->seg_no;
 	f->slot = *slot;
 	r = submit_write(d, slot->fd, d->buf, d->seg_len);
 	if (r) {
@@ -433,6 +636,7 @@ static int flight_start(struct drain *d, const struct spool_slot *slot,
 		return r;
 	}
 	f->busy = true;
+	d->last_flagged = d->seg_flagged;
 	d->chain_seq = d->end.end_seq;
 	d->open = d->finished = false;
 	/* the next segment goes into the other buffer */
@@ -552,6 +756,42 @@ static void wait_ring(struct drain *d, uint64_t ns)
 	}
 }
 
+/* Kernel state (modes, dirty bits, flags) at the pace tick() asks for. */
+static void tick(struct drain *d)
+{
+	uint64_t now;
+
+	if (!d->rs->tick)
+		return;
+	now = mono_ns();
+	if (now < d->tick_next)
+		return;
+	d->tick_next = now + d->rs->tick(d->rs, &d->hold) * 1000000ull;
+}
+
+/* The window closed with nothing to write: an empty unflagged segment. */
+static int close_window(struct drain *d, char *why, size_t len)
+{
+	struct timespec ts;
+	int r;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	r = seg_open(d, d->chain_seq, (uint64_t)ts.tv_sec * 1000000000ull +
+		     ts.tv_nsec, HRL_DISK_ALL, why, len);
+	return r ? r : seal(d, why, len);
+}
+
+/* How long the idle loop may sleep: until the next tick at the latest. */
+static uint64_t idle_wait(const struct drain *d)
+{
+	uint64_t now = mono_ns();
+
+	if (!d->rs->tick || d->tick_next <= now)
+		return d->rs->tick ? d->poll_ns : IDLE_WAIT_NS;
+	return d->tick_next - now < IDLE_WAIT_NS ? d->tick_next - now :
+						   IDLE_WAIT_NS;
+}
+
 static int step(struct drain *d, char *why, size_t len)
 {
 	uint64_t now, wait;
@@ -560,8 +800,12 @@ static int step(struct drain *d, char *why, size_t len)
 	if (d->finished)
 		return seal(d, why, len);
 	r = land_flight(d, false, why, len);
+	if (!r && d->use_uring)
+		r = reap(d, false);	/* chunk reads, when nothing flies */
 	if (r)
 		return r;
+	tick(d);
+	chunks_issue(d);
 	r = collect(d, why, len);
 	if (r < 0)
 		return r;
@@ -574,11 +818,18 @@ static int step(struct drain *d, char *why, size_t len)
 			r = consume_pads(d);
 		if (r)
 			return r;
-		if (d->exit_when_idle) {
+		if (d->rsync && resync_oldest(d->rsync)) {
+			wait_ring(d, d->poll_ns);	/* reads complete */
+			return 0;
+		}
+		if (d->last_flagged && !window_needed(d))
+			return close_window(d, why, len);
+		if (d->exit_when_idle &&
+		    !(d->rsync && resync_busy(d->rsync))) {
 			*d->stop = 1;
 			return 0;
 		}
-		wait_ring(d, IDLE_WAIT_NS);
+		wait_ring(d, idle_wait(d));
 		return 0;
 	}
 	now = mono_ns();
@@ -588,11 +839,13 @@ static int step(struct drain *d, char *why, size_t len)
 		if (!spool_half_full(d->sp))
 			return seal(d, why, len);
 		/* nothing ships: fill slots, the ring keeps the records */
-		wait_ring(d, IDLE_WAIT_NS);
+		wait_ring(d, idle_wait(d));
 		return 0;
 	}
 	/* sleep until more records come or the segment is due */
 	wait = d->opened_mono + d->seal_ns - now;
+	if (d->rsync && resync_oldest(d->rsync) && wait > d->poll_ns)
+		wait = d->poll_ns;
 	wait_ring(d, wait);
 	return 0;
 }

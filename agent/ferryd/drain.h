@@ -20,6 +20,7 @@
 #include <ferry/ring.h>
 #include <liburing.h>
 
+#include "resync.h"
 #include "spool.h"
 
 struct ring_src {
@@ -32,6 +33,13 @@ struct ring_src {
 	int (*consume)(struct ring_src *rs, uint64_t pos);
 	/* attached disks now; returns how many (<= max) or -errno */
 	int (*disks)(struct ring_src *rs, struct hrl_disk *out, unsigned int max);
+	/*
+	 * optional, on the drain thread: look at the disks' state (modes,
+	 * dirty bits, flags), queue what must be re-read; *hold set while
+	 * something keeps the resync window open.  Returns the ms until the
+	 * next call.
+	 */
+	unsigned int (*tick)(struct ring_src *rs, bool *hold);
 	void *ctx;
 };
 
@@ -48,6 +56,10 @@ struct drain_stat {
 	bool spool_full;	/* draining stopped now: spool full */
 	bool uring;		/* io_uring in use (else plain syscalls) */
 	char io[160];		/* what the I/O path uses, for the log */
+	bool window;		/* segments are flagged HRL_SEG_RESYNC now */
+	uint64_t windows;	/* resync windows opened */
+	uint64_t metadata_records;	/* ring records without payload */
+	uint64_t resync_records;	/* re-read chunks' records written */
 };
 
 /* The segment whose durable write is under way (at most one). */
@@ -56,6 +68,7 @@ struct drain_flight {
 	struct spool_slot slot;
 	struct spool_seg seg;
 	uint64_t end_pos;	/* ring position to release once sealed */
+	uint64_t seg_no;	/* the drain's number of the segment */
 	uint64_t payload_bytes;
 	int cqes;		/* completions seen: write, fsync */
 	int res_write;
@@ -71,6 +84,7 @@ struct drain {
 	uint8_t machine_id[16];
 	volatile sig_atomic_t *stop;
 	bool exit_when_idle;	/* stop once the ring is empty and sealed */
+	struct resync *rsync;	/* re-read chunks come from here; NULL: none */
 
 	pthread_mutex_t lock;	/* protects st */
 	struct drain_stat st;
@@ -95,9 +109,21 @@ struct drain {
 	uint64_t chain_seq;	/* end_seq of the last sealed segment */
 	struct hrl_disk disks[HRL_MAX_DISKS];
 	unsigned int nr_disks;
+	/* resync: see "Re-read chunks" in drain.c */
+	uint64_t seg_no;	/* number of the open segment */
+	uint64_t taken_next;	/* seq after the last ring record taken */
+	bool seg_flagged;	/* the open segment has HRL_SEG_RESYNC */
+	bool last_flagged;	/* the last segment handed to the spool had */
+	bool want_window;	/* a metadata-only record came */
+	bool hold;		/* tick(): the window must stay open */
+	uint64_t tick_next;	/* CLOCK_MONOTONIC ns */
 };
 
-/* Set up buffers and io_uring (or its fallback).  0 or -errno, why set. */
+/*
+ * Set up buffers and io_uring (or its fallback).  Set d->rsync before, to
+ * have re-read chunks (their reads share the io_uring).  0 or -errno, why
+ * set.
+ */
 int drain_init(struct drain *d, struct ring_src *rs, struct spool *sp,
 	       uint64_t seal_ms, uint64_t poll_ms, char *why, size_t len);
 

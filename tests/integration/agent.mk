@@ -4,12 +4,14 @@
 ifneq ($(wildcard tests/integration/kshim.h),)
 INTEG_TESTS += integ-agent-drain
 integ-agent-drain_SRCS := tests/integration/agent_drain.c \
-	tests/integration/shmring.c agent/ferryd/drain.c agent/ferryd/spool.c
+	tests/integration/shmring.c agent/ferryd/drain.c agent/ferryd/spool.c \
+	agent/ferryd/resync.c
 endif
 
 # make bench: tests/bench/agent.sh
 ifneq ($(wildcard tests/integration/kshim.h),)
 BINS += bench-agent
 bench-agent_SRCS := tests/bench/agent_bench.c tests/integration/shmring.c \
-	agent/ferryd/drain.c agent/ferryd/spool.c
+	agent/ferryd/drain.c agent/ferryd/spool.c \
+	agent/ferryd/resync.c
 endif
