@@ -6,6 +6,7 @@
 #ifndef FERRYD_CONFIG_H
 #define FERRYD_CONFIG_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <ferry/conf.h>
@@ -25,6 +26,7 @@ struct ferryd_conf {
 	uint64_t seg_size;
 	unsigned int ship;		/* enum spool_ack_mode */
 	uint64_t seal_ms;
+	bool stop_park;			/* park the disks at a clean stop */
 	unsigned int nr_disks;
 	char disks[FERRYD_MAX_DISKS][FERRYD_PATH_MAX];
 };

@@ -358,6 +358,40 @@ int dev_spool_extents(const char *sysfs, struct spool *sp,
 	return r;
 }
 
+int dev_file_extents(const char *sysfs, const char *path, int fd,
+		     struct ferry_extent *ext, unsigned int *n, dev_t *whole,
+		     char *why, size_t len)
+{
+	struct excl *x;
+	struct stat st;
+	uint64_t start;
+	int r;
+
+	if (fstat(fd, &st)) {
+		snprintf(why, len, "%s: %s", path, strerror(errno));
+		return -errno;
+	}
+	r = disk_whole(sysfs, st.st_dev, whole, &start);
+	if (r) {
+		snprintf(why, len, "%s: not on a block device ferryd knows",
+			 path);
+		return r;
+	}
+	x = calloc(1, sizeof(*x));
+	if (!x)
+		return -ENOMEM;
+	x->part_start = start;
+	x->why = why;
+	x->len = len;
+	r = fiemap_file(path, fd, x);
+	if (!r) {
+		memcpy(ext, x->ext, x->n * sizeof(*ext));
+		*n = x->n;
+	}
+	free(x);
+	return r;
+}
+
 int dev_exclude_spool(struct dev *dv, struct dev_disk *dd, char *why,
 		      size_t len)
 {

@@ -74,4 +74,12 @@ int dev_spool_extents(const char *sysfs, struct spool *sp,
 		      struct ferry_extent *ext, unsigned int *n,
 		      char *why, size_t len);
 
+/*
+ * One file's extents in bytes of its whole disk (*whole), merged, in file
+ * order (ext has room for FERRY_MAX_EXCLUDE).  0 or -errno with why.
+ */
+int dev_file_extents(const char *sysfs, const char *path, int fd,
+		     struct ferry_extent *ext, unsigned int *n, dev_t *whole,
+		     char *why, size_t len);
+
 #endif /* FERRYD_DEV_H */

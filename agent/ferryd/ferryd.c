@@ -10,6 +10,9 @@
  *                                    seg-ID.hrl (ferryd must be stopped)
  *   ferryd -c FILE spool-extents     the spool files' extents on their
  *                                    whole disk: "OFFSET LENGTH" in bytes
+ *   ferryd -c FILE early-attach      ring + configured disks (initramfs)
+ *   ferryd -c FILE shutdown-save     save the dirty bitmaps at shutdown
+ *                                    (docs/boot.md)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +28,7 @@
 #include <ferry/fs.h>
 #include <ferry/machine_id.h>
 
+#include "bootstate.h"
 #include "ferryd.h"
 
 #if __has_include("ship.h")
@@ -49,6 +53,7 @@ static void usage(FILE *f)
 		"usage: ferryd [-c FILE] [--check-config] [--exit-when-drained]\n"
 		"       ferryd [-c FILE] export-spool DIR\n"
 		"       ferryd [-c FILE] spool-extents\n"
+		"       ferryd [-c FILE] early-attach|shutdown-save\n"
 		"  -c FILE  configuration (default %s)\n", FERRYD_CONF_PATH);
 }
 
@@ -186,7 +191,10 @@ static int run(struct ferryd *fd)
 	signal(SIGPIPE, SIG_IGN);
 	fd->dv.kdev.fd = -1;
 	fd->ctl_fd = -1;
+	bootstate_probe(fd);
 	r = setup(fd, why);
+	if (!r)
+		r = bootstate_start(fd, fd->rsync, why, sizeof(why));
 	if (r) {
 		fprintf(stderr, "ferryd: %s\n", why[0] ? why : strerror(-r));
 		teardown(fd);
@@ -203,6 +211,8 @@ static int run(struct ferryd *fd)
 	notify_systemd("READY=1\nSTATUS=draining");
 	r = drain_run(&fd->dr, why, sizeof(why));
 	notify_systemd("STOPPING=1");
+	if (!r && !fd->dr.exit_when_idle && fd->conf.stop_park)
+		r = bootstate_stop(fd, why, sizeof(why));
 	if (r)
 		fprintf(stderr, "ferryd: %s\n", why);
 	fd->stop = 1;
@@ -253,6 +263,10 @@ int main(int argc, char **argv)
 		return export_spool(&fd, argv[optind + 1]);
 	if (optind + 1 == argc && !strcmp(argv[optind], "spool-extents"))
 		return spool_extents(&fd);
+	if (optind + 1 == argc && !strcmp(argv[optind], "early-attach"))
+		return bootstate_early_attach(&fd);
+	if (optind + 1 == argc && !strcmp(argv[optind], "shutdown-save"))
+		return bootstate_shutdown_save(&fd);
 	if (optind != argc) {
 		usage(stderr);
 		return 2;
