@@ -156,7 +156,7 @@ int ps_handle_hashes(struct ps_conn *c, struct ps_machine *m, const char *disk)
 	int fd, ret;
 
 	if (!query_u64(c, "chunk", &chunk) || !query_u64(c, "count", &count) ||
-	    (http_query_get(&c->req, "offset", path, 2) &&
+	    (http_query_get(&c->req, "offset", path, sizeof(path)) &&
 	     !query_u64(c, "offset", &offset)))
 		return ps_conn_error(c, 400, "hashes: need chunk=BYTES&count=N"
 				     "[&offset=BYTES]");

@@ -52,7 +52,9 @@ drain_setup()
 		mount -o noatime "$SPOOL_DISK" /mnt/s
 		sdir=/mnt/s/spool
 	fi
-	# by-id name with no udev link: ferryd finds the disk by its serial
+	# by-id name with no udev link: ferryd finds the disk by its serial;
+	# stop.park = no: the ring keeps capturing after ferryd stops, for
+	# drain_finish's last drain
 	cat >"$CONF" <<-EOC
 	disk = /dev/disk/by-id/virtio-ferry-disk1
 	spool.dir = $sdir
@@ -60,6 +62,7 @@ drain_setup()
 	spool.segment_size = 1M
 	ship = none
 	ring.size = $ring
+	stop.park = no
 	run_dir = /run/ferry
 	EOC
 	fio --name=prep --filename=$MNT/fio.dat --size="$FIO_SIZE" \
