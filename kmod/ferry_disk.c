@@ -12,8 +12,8 @@
  *   no reader can still see lookup_buf[i], which the next update reuses.
  *
  * Attach: open a read reference on the whole disk (no exclusive claim, so
- * mkfs, LVM and md keep working), preallocate the tracker pool (the disk's
- * fixed memory), publish, then drain the queue once: writes that passed the
+ * mkfs, LVM and md keep working), preallocate the tracker pool and the
+ * dirty bitmap (the disk's fixed memory), publish, then drain the queue once: writes that passed the
  * hook before publication complete before ATTACH returns, so an initial
  * copy started afterwards sees them.
  *
@@ -21,6 +21,8 @@
  * for inflight == 0 (trackers still complete and record normally; user
  * writes never wait for this), synchronize_rcu() again (the completion path
  * has left its read-side section), then close the disk and free the pool.
+ * The dirty bitmap stays until DETACH: a removed disk's bits can still be
+ * fetched.
  * A disk whose gendisk died (del_gendisk: hot removal) is found by a check
  * every second and at each STATS/LIST, released the same way and kept as
  * FERRY_DISK_GONE until userspace detaches it.
@@ -167,7 +169,7 @@ void ferry_disk_stats(struct ferry_disk *disk, struct ferry_stats *st)
 	st->state = ferry_disk_state(disk);
 	st->major = MAJOR(disk->dev);
 	st->minor = MINOR(disk->dev);
-	st->mode = FERRY_MODE_DATA;
+	st->mode = READ_ONCE(disk->mode);
 	spin_lock_irqsave(&ferry.ring->lock, flags);
 	st->records = disk->counts.records;
 	st->bytes = disk->counts.bytes;
@@ -176,6 +178,14 @@ void ferry_disk_stats(struct ferry_disk *disk, struct ferry_stats *st)
 	st->drop_bytes = atomic64_read(&disk->drop_bytes);
 	st->errors = atomic64_read(&disk->errors);
 	st->inflight = atomic_read(&disk->inflight);
+	st->mode_changes = atomic64_read(&disk->mode_changes);
+	st->to_metadata = atomic64_read(&disk->to_metadata);
+	st->to_bitmap = atomic64_read(&disk->to_bitmap);
+	st->nodata_records = atomic64_read(&disk->nodata_records);
+	/* a fetch subtracts before a racing writer adds: never below 0 */
+	st->dirty_bits = max_t(s64, 0, atomic64_read(&disk->dirty));
+	st->bitmap_granule = 1ULL << disk->granule_shift;
+	st->bitmap_bytes = ferry_bitmap_bytes(disk);
 }
 
 /* -- exclusion (the agent's spool, invariant 7) -------------------------- */
@@ -269,7 +279,9 @@ bool ferry_disk_excluded(struct ferry_disk *disk, u64 offset, u64 len)
 
 enum ferry_disk_attr_id {
 	FDA_DEV, FDA_STATE, FDA_MODE, FDA_RECORDS, FDA_BYTES, FDA_DROPS,
-	FDA_DROP_BYTES, FDA_ERRORS, FDA_INFLIGHT, FDA_SIZE,
+	FDA_DROP_BYTES, FDA_ERRORS, FDA_INFLIGHT, FDA_SIZE, FDA_MODE_CHANGES,
+	FDA_TO_METADATA, FDA_TO_BITMAP, FDA_NODATA_RECORDS, FDA_DIRTY_BITS,
+	FDA_BITMAP_GRANULE, FDA_BITMAP_BYTES,
 };
 
 struct ferry_disk_attr {
@@ -297,7 +309,7 @@ static ssize_t ferry_disk_attr_show(struct kobject *kobj,
 				  state & FERRY_DISK_RESYNC ? " resync" : "",
 				  state & FERRY_DISK_GONE ? " gone" : "", "");
 	case FDA_MODE:
-		return sysfs_emit(buf, "data\n");
+		return sysfs_emit(buf, "%s\n", ferry_mode_name(st.mode));
 	case FDA_RECORDS:
 		return sysfs_emit(buf, "%llu\n", st.records);
 	case FDA_BYTES:
@@ -312,6 +324,20 @@ static ssize_t ferry_disk_attr_show(struct kobject *kobj,
 		return sysfs_emit(buf, "%llu\n", st.inflight);
 	case FDA_SIZE:
 		return sysfs_emit(buf, "%llu\n", disk->size_bytes);
+	case FDA_MODE_CHANGES:
+		return sysfs_emit(buf, "%llu\n", st.mode_changes);
+	case FDA_TO_METADATA:
+		return sysfs_emit(buf, "%llu\n", st.to_metadata);
+	case FDA_TO_BITMAP:
+		return sysfs_emit(buf, "%llu\n", st.to_bitmap);
+	case FDA_NODATA_RECORDS:
+		return sysfs_emit(buf, "%llu\n", st.nodata_records);
+	case FDA_DIRTY_BITS:
+		return sysfs_emit(buf, "%llu\n", st.dirty_bits);
+	case FDA_BITMAP_GRANULE:
+		return sysfs_emit(buf, "%llu\n", st.bitmap_granule);
+	case FDA_BITMAP_BYTES:
+		return sysfs_emit(buf, "%llu\n", st.bitmap_bytes);
 	}
 	return -EINVAL;
 }
@@ -330,6 +356,13 @@ FERRY_DISK_ATTR(drop_bytes, FDA_DROP_BYTES);
 FERRY_DISK_ATTR(errors, FDA_ERRORS);
 FERRY_DISK_ATTR(inflight, FDA_INFLIGHT);
 FERRY_DISK_ATTR(size_bytes, FDA_SIZE);
+FERRY_DISK_ATTR(mode_changes, FDA_MODE_CHANGES);
+FERRY_DISK_ATTR(to_metadata, FDA_TO_METADATA);
+FERRY_DISK_ATTR(to_bitmap, FDA_TO_BITMAP);
+FERRY_DISK_ATTR(nodata_records, FDA_NODATA_RECORDS);
+FERRY_DISK_ATTR(dirty_bits, FDA_DIRTY_BITS);
+FERRY_DISK_ATTR(bitmap_granule, FDA_BITMAP_GRANULE);
+FERRY_DISK_ATTR(bitmap_bytes, FDA_BITMAP_BYTES);
 
 static struct attribute *ferry_disk_attrs[] = {
 	&ferry_disk_attr_dev.attr, &ferry_disk_attr_state.attr,
@@ -337,6 +370,10 @@ static struct attribute *ferry_disk_attrs[] = {
 	&ferry_disk_attr_bytes.attr, &ferry_disk_attr_drops.attr,
 	&ferry_disk_attr_drop_bytes.attr, &ferry_disk_attr_errors.attr,
 	&ferry_disk_attr_inflight.attr, &ferry_disk_attr_size_bytes.attr,
+	&ferry_disk_attr_mode_changes.attr, &ferry_disk_attr_to_metadata.attr,
+	&ferry_disk_attr_to_bitmap.attr, &ferry_disk_attr_nodata_records.attr,
+	&ferry_disk_attr_dirty_bits.attr, &ferry_disk_attr_bitmap_granule.attr,
+	&ferry_disk_attr_bitmap_bytes.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(ferry_disk);
@@ -428,6 +465,7 @@ int ferry_disk_attach(dev_t dev, struct ferry_attach *out)
 	if (!disk)
 		return -ENOMEM;
 	spin_lock_init(&disk->pool_lock);
+	spin_lock_init(&disk->mode_lock);
 	init_waitqueue_head(&disk->idle_wq);
 	kobject_init(&disk->kobj, &ferry_disk_ktype);
 
@@ -437,10 +475,13 @@ int ferry_disk_attach(dev_t dev, struct ferry_attach *out)
 	ret = ferry_disk_alloc_pool(disk);
 	if (ret)
 		goto out_close;
+	ret = ferry_bitmap_alloc(disk);
+	if (ret)
+		goto out_free_pool;
 	disk->id = ++ferry.next_id;
 	ret = kobject_add(&disk->kobj, ferry.disks_kobj, "%u", disk->id);
 	if (ret)
-		goto out_free_pool;
+		goto out_free_bitmap;
 	if (!ferry.hooked) {
 		ret = ferry_hook_register();
 		if (ret)
@@ -465,6 +506,8 @@ int ferry_disk_attach(dev_t dev, struct ferry_attach *out)
 
 out_del_kobj:
 	kobject_del(&disk->kobj);
+out_free_bitmap:
+	ferry_bitmap_free(disk);
 out_free_pool:
 	kvfree(disk->trackers);
 out_close:
@@ -490,6 +533,7 @@ int ferry_disk_detach(u32 id)
 		if (ferry.disks[i] == disk)
 			ferry.disks[i] = NULL;
 	ferry.nr_disks--;
+	ferry_bitmap_free(disk);
 	pr_info("detached disk %u (%u:%u)\n", disk->id, MAJOR(disk->dev),
 		MINOR(disk->dev));
 	kobject_del(&disk->kobj);

@@ -19,12 +19,16 @@
  *
  * Completion (any context, hard interrupts included):
  *
- *   success:       reserve ring space (global seq, completion order), copy the
- *                  payload from the saved iter computing crc32c, commit
+ *   success:       by the disk's mode (ferry_mode.c): reserve ring space
+ *                  (global seq, completion order), copy the payload from
+ *                  the saved iter computing crc32c, commit; or a record
+ *                  without payload; or a bit in the dirty bitmap
  *   not performed: (BLK_STS_NOTSUPP, BLK_STS_AGAIN) nothing changed: nothing
  *   failure:       a FERRY_OP_DIRTY record for the range (resync it)
- *   ring full:     count a drop, flag the disk FERRY_DISK_RESYNC
  *   then restore bi_end_io/bi_private and call the submitter's end_io.
+ *
+ * No tracker left at submission: count a drop, flag the disk
+ * FERRY_DISK_RESYNC, and put a FERRY_OP_DIRTY record in the ring if it fits.
  *
  * The record is published before the submitter learns of the completion,
  * so seq order is consistent with completion order across all disks.
@@ -123,6 +127,25 @@ void ferry_mark_resync(struct ferry_disk *disk, u64 bytes)
 		set_bit(FERRY_DF_RESYNC, &disk->flags);
 }
 
+/*
+ * No tracker left: the write will not be captured.  Flag the disk for a
+ * full resync, and put a DIRTY record for the range in the ring if there is
+ * metadata room, so that the agent's resync window opens in stream order.
+ */
+static void ferry_untracked(struct ferry_disk *disk, struct bio *bio,
+			    u64 offset)
+{
+	struct ferry_tracker tmp = {
+		.iter = bio->bi_iter,
+		.offset = offset,
+	};
+
+	ferry_mark_resync(disk, bio->bi_iter.bi_size);
+	if (bio->bi_iter.bi_size)
+		ferry_put_record(disk, &tmp, NULL, FERRY_OP_DIRTY, 0,
+				 ferry_ring_meta_limit(ferry.ring));
+}
+
 static void ferry_submit(struct bio *bio)
 {
 	struct ferry_disk *disk;
@@ -144,7 +167,7 @@ static void ferry_submit(struct bio *bio)
 		goto out_unlock;
 	t = ferry_tracker_get(disk);
 	if (!t) {
-		ferry_mark_resync(disk, bio->bi_iter.bi_size);
+		ferry_untracked(disk, bio, offset);
 		goto out_unlock;
 	}
 	atomic_inc(&disk->inflight);
@@ -220,35 +243,46 @@ static void ferry_wake_consumer(void)
 	}
 }
 
-static void ferry_record(struct ferry_disk *disk, struct ferry_tracker *t,
-			 struct bio *bio, u16 op)
+/*
+ * Put one record for the write t into the ring if the ring, with it, holds
+ * at most 'limit' bytes.  The payload is copied unless the op has none or
+ * flags carry FERRY_REC_NODATA.  0, or -ENOSPC / -E2BIG (nothing written).
+ */
+int ferry_put_record(struct ferry_disk *disk, struct ferry_tracker *t,
+		     struct bio *bio, u16 op, u16 flags, u64 limit)
 {
 	struct ferry_ring *ring = ferry.ring;
 	u32 len = t->iter.bi_size;
-	u64 payload = op == FERRY_OP_WRITE ? len : 0;
+	u64 payload = op == FERRY_OP_WRITE && !(flags & FERRY_REC_NODATA) ?
+		len : 0;
 	struct ferry_ring_res res;
 	struct ferry_rec *rec;
+	int ret;
 
-	if (ferry_ring_reserve(ring, payload, ring->size, &disk->counts, &res)) {
-		ferry_mark_resync(disk, len);
-		return;
-	}
+	ret = ferry_ring_reserve(ring, payload, limit, &disk->counts, &res);
+	if (ret)
+		return ret;
 	rec = res.rec;
 	rec->offset = t->offset;
 	rec->time_ns = ktime_get_real_ns();
 	rec->len = len;
 	rec->disk_id = disk->id;
 	rec->op = op;
-	rec->flags = t->flags;
+	rec->flags = flags;
 	rec->reserved[0] = 0;
 	rec->reserved[1] = 0;
 	rec->reserved[2] = 0;
 	rec->crc = payload ? ferry_copy_payload(bio, t, ferry_rec_payload(rec)) :
 		0;	/* crc32c of nothing */
 	ferry_ring_commit(&res);
+	if (flags & FERRY_REC_NODATA) {
+		atomic64_inc(&disk->nodata_records);
+		atomic64_inc(&ferry.nodata_records);
+	}
 
 	atomic64_inc(&ferry.commits);
 	ferry_wake_consumer();
+	return 0;
 }
 
 /*
@@ -283,7 +317,7 @@ static void ferry_end_io(struct bio *bio)
 
 	switch (bio->bi_status) {
 	case BLK_STS_OK:
-		ferry_record(disk, t, bio, t->op);
+		ferry_capture(disk, t, bio, t->op);
 		break;
 	case BLK_STS_NOTSUPP:
 	case BLK_STS_AGAIN:
@@ -292,7 +326,7 @@ static void ferry_end_io(struct bio *bio)
 		atomic64_inc(&disk->errors);
 		atomic64_inc(&ferry.errors);
 		if (t->op != FERRY_OP_FLUSH)
-			ferry_record(disk, t, bio, FERRY_OP_DIRTY);
+			ferry_capture(disk, t, bio, FERRY_OP_DIRTY);
 		break;
 	}
 

@@ -45,7 +45,8 @@ MODULE_PARM_DESC(ring_mb,
 #define FERRY_RING_MIN		(64ULL << 10)
 #define FERRY_RING_MAX		(4ULL << 30)
 #define FERRY_FEATURES		(FERRY_FEAT_DATA_MODE | FERRY_FEAT_STACKED | \
-				 FERRY_FEAT_EXCLUDE)
+				 FERRY_FEAT_EXCLUDE | FERRY_FEAT_METADATA | \
+				 FERRY_FEAT_BITMAP)
 
 /* Per open file: the commit count seen by its last readable poll. */
 struct ferry_file {
@@ -173,9 +174,20 @@ static long ferry_ioc_detach(void __user *arg)
 	return ferry_disk_detach(dt.disk_id);
 }
 
+/* Disks in metadata mode return to data mode once the ring has room. */
+static void ferry_relax_all(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < FERRY_MAX_DISKS; i++)
+		if (ferry.disks[i])
+			ferry_mode_relax(ferry.disks[i]);
+}
+
 static long ferry_ioc_consume(void __user *arg)
 {
 	struct ferry_consume c;
+	int ret;
 
 	if (copy_from_user(&c, arg, sizeof(c)))
 		return -EFAULT;
@@ -183,7 +195,10 @@ static long ferry_ioc_consume(void __user *arg)
 		return -EINVAL;
 	if (!ferry.ring)
 		return -ENOBUFS;
-	return ferry_ring_consume(ferry.ring, c.pos);
+	ret = ferry_ring_consume(ferry.ring, c.pos);
+	if (!ret)
+		ferry_relax_all();
+	return ret;
 }
 
 static void ferry_global_stats(struct ferry_stats *st)
@@ -203,12 +218,24 @@ static void ferry_global_stats(struct ferry_stats *st)
 		}
 	}
 	spin_unlock_irqrestore(&ferry.ring->lock, flags);
-	for (i = 0; i < FERRY_MAX_DISKS; i++)
-		if (ferry.disks[i])
-			st->inflight += atomic_read(&ferry.disks[i]->inflight);
+	for (i = 0; i < FERRY_MAX_DISKS; i++) {
+		struct ferry_disk *disk = ferry.disks[i];
+
+		if (!disk)
+			continue;
+		st->inflight += atomic_read(&disk->inflight);
+		/* the most degraded disk's mode; bits and memory of all */
+		st->mode = max_t(u32, st->mode, READ_ONCE(disk->mode));
+		st->dirty_bits += max_t(s64, 0, atomic64_read(&disk->dirty));
+		st->bitmap_bytes += ferry_bitmap_bytes(disk);
+	}
 	st->drops = atomic64_read(&ferry.drops);
 	st->drop_bytes = atomic64_read(&ferry.drop_bytes);
 	st->errors = atomic64_read(&ferry.errors);
+	st->mode_changes = atomic64_read(&ferry.mode_changes);
+	st->to_metadata = atomic64_read(&ferry.to_metadata);
+	st->to_bitmap = atomic64_read(&ferry.to_bitmap);
+	st->nodata_records = atomic64_read(&ferry.nodata_records);
 }
 
 static long ferry_ioc_stats(void __user *arg)
@@ -223,6 +250,8 @@ static long ferry_ioc_stats(void __user *arg)
 			  sizeof(st) - sizeof(st.disk_id)))
 		return -EINVAL;
 	ferry_disk_check_gone();
+	if (ferry.ring)
+		ferry_relax_all();
 	if (id == FERRY_DISK_ALL) {
 		if (ferry.ring)
 			ferry_global_stats(&st);
@@ -233,7 +262,6 @@ static long ferry_ioc_stats(void __user *arg)
 			return -ENOENT;
 		ferry_disk_stats(disk, &st);
 	}
-	st.mode = FERRY_MODE_DATA;
 	if (ferry.ring) {
 		st.ring_used = ferry_ring_used(ferry.ring);
 		st.ring_size = ferry.ring_bytes;
@@ -305,6 +333,62 @@ static long ferry_ioc_clear_resync(void __user *arg)
 	return 0;
 }
 
+/*
+ * The disk a FETCH_DIRTY or PARK names.  A removed disk's bits can still
+ * be fetched; it cannot be parked.
+ */
+static struct ferry_disk *ferry_ioc_disk(u32 id, bool attached, int *err)
+{
+	struct ferry_disk *disk = ferry_disk_find(id);
+
+	*err = -ENOENT;
+	if (!disk)
+		return NULL;
+	*err = -ENODEV;
+	if (attached && !test_bit(FERRY_DF_PUBLISHED, &disk->flags))
+		return NULL;
+	return disk;
+}
+
+static long ferry_ioc_fetch_dirty(void __user *arg)
+{
+	struct ferry_fetch_dirty fd;
+	struct ferry_disk *disk;
+	int ret;
+
+	if (copy_from_user(&fd, arg, sizeof(fd)))
+		return -EFAULT;
+	if ((fd.flags & ~FERRY_FETCH_KEEP_MODE) || fd.granule || fd.nbits ||
+	    fd.taken || fd.mode || fd.reserved0 ||
+	    !ferry_zeroed(fd.reserved, sizeof(fd.reserved)))
+		return -EINVAL;
+	ferry_disk_check_gone();
+	disk = ferry_ioc_disk(fd.disk_id, false, &ret);
+	if (!disk)
+		return ret;
+	ret = ferry_fetch_dirty(disk, &fd);
+	if (ret)
+		return ret;
+	return copy_to_user(arg, &fd, sizeof(fd)) ? -EFAULT : 0;
+}
+
+static long ferry_ioc_park(void __user *arg)
+{
+	struct ferry_park pk;
+	struct ferry_disk *disk;
+	int ret;
+
+	if (copy_from_user(&pk, arg, sizeof(pk)))
+		return -EFAULT;
+	if (pk.flags || !ferry_zeroed(pk.reserved, sizeof(pk.reserved)))
+		return -EINVAL;
+	disk = ferry_ioc_disk(pk.disk_id, true, &ret);
+	if (!disk)
+		return ret;
+	ferry_park(disk);
+	return 0;
+}
+
 static long ferry_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
@@ -343,6 +427,12 @@ static long ferry_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		break;
 	case FERRY_IOC_EXCLUDE:
 		ret = ferry_ioc_exclude(uarg);
+		break;
+	case FERRY_IOC_FETCH_DIRTY:
+		ret = ferry_ioc_fetch_dirty(uarg);
+		break;
+	case FERRY_IOC_PARK:
+		ret = ferry_ioc_park(uarg);
 		break;
 	default:
 		ret = -ENOTTY;
@@ -438,7 +528,8 @@ static const struct file_operations ferry_fops = {
 static ssize_t features_show(struct device *dev, struct device_attribute *attr,
 			     char *buf)
 {
-	return sysfs_emit(buf, "version=%u data stacked exclude\n", FERRY_UAPI_VERSION);
+	return sysfs_emit(buf, "version=%u data stacked exclude metadata bitmap\n",
+			  FERRY_UAPI_VERSION);
 }
 static DEVICE_ATTR_RO(features);
 
@@ -455,9 +546,12 @@ static ssize_t stats_show(struct device *dev, struct device_attribute *attr,
 	}
 	mutex_unlock(&ferry.lock);
 	return sysfs_emit(buf,
-			  "records %llu\nbytes %llu\ndrops %llu\ndrop_bytes %llu\nerrors %llu\ninflight %llu\nring_used %llu\nring_size %llu\nmode data\n",
+			  "records %llu\nbytes %llu\ndrops %llu\ndrop_bytes %llu\nerrors %llu\ninflight %llu\nring_used %llu\nring_size %llu\nmode %s\nmode_changes %llu\nto_metadata %llu\nto_bitmap %llu\nnodata_records %llu\ndirty_bits %llu\nbitmap_bytes %llu\n",
 			  st.records, st.bytes, st.drops, st.drop_bytes,
-			  st.errors, st.inflight, st.ring_used, st.ring_size);
+			  st.errors, st.inflight, st.ring_used, st.ring_size,
+			  ferry_mode_name(st.mode), st.mode_changes,
+			  st.to_metadata, st.to_bitmap, st.nodata_records,
+			  st.dirty_bits, st.bitmap_bytes);
 }
 static DEVICE_ATTR_RO(stats);
 

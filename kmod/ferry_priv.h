@@ -78,6 +78,29 @@ struct ferry_disk {
 	atomic64_t drops;
 	atomic64_t drop_bytes;
 	atomic64_t errors;
+
+	/*
+	 * Degraded modes (ferry_mode.c).  mode is read without a lock by the
+	 * completion path; mode_lock serialises every change of it and the
+	 * bitmap marker written on the way into BITMAP.  Taken from any
+	 * context, ring->lock nests inside it.
+	 */
+	spinlock_t mode_lock;
+	int mode;			/* enum ferry_mode */
+	atomic64_t mode_changes;
+	atomic64_t to_metadata;
+	atomic64_t to_bitmap;
+	atomic64_t nodata_records;
+	/*
+	 * The dirty bitmap, fixed at attach: bit i covers disk bytes
+	 * [i << granule_shift, (i + 1) << granule_shift).  Bits are set with
+	 * test_and_set_bit() inside rcu_read_lock() (see ferry_mode.c) and
+	 * taken with xchg() by FETCH_DIRTY; 'dirty' counts the set bits.
+	 */
+	unsigned long *bitmap;
+	u64 nbits;
+	unsigned int granule_shift;
+	atomic64_t dirty;
 };
 
 /* Published disks, scanned by the hook under RCU. */
@@ -105,6 +128,7 @@ struct ferry_state {
 	struct kobject *disks_kobj;	/* /sys/class/misc/ferry/disks */
 	/* totals since load, including disks detached since */
 	atomic64_t drops, drop_bytes, errors;
+	atomic64_t mode_changes, to_metadata, to_bitmap, nodata_records;
 	u64 gone_records, gone_bytes;	/* counts of released disks */
 };
 
@@ -130,5 +154,18 @@ int ferry_hook_register(void);
 void ferry_hook_unregister(void);
 void ferry_mark_resync(struct ferry_disk *disk, u64 bytes);
 void ferry_wake_fn(struct timer_list *t);
+int ferry_put_record(struct ferry_disk *disk, struct ferry_tracker *t,
+		     struct bio *bio, u16 op, u16 flags, u64 limit);
+
+/* ferry_mode.c */
+int ferry_bitmap_alloc(struct ferry_disk *disk);
+void ferry_bitmap_free(struct ferry_disk *disk);
+u64 ferry_bitmap_bytes(struct ferry_disk *disk);
+void ferry_capture(struct ferry_disk *disk, struct ferry_tracker *t,
+		   struct bio *bio, u16 op);
+void ferry_mode_relax(struct ferry_disk *disk);
+int ferry_fetch_dirty(struct ferry_disk *disk, struct ferry_fetch_dirty *fd);
+void ferry_park(struct ferry_disk *disk);
+const char *ferry_mode_name(int mode);
 
 #endif /* FERRY_PRIV_H */
