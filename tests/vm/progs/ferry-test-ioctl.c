@@ -62,7 +62,8 @@ static void bad_pointers(void)
 	static const unsigned long cmds[] = {
 		FERRY_IOC_INFO, FERRY_IOC_RING_SETUP, FERRY_IOC_ATTACH,
 		FERRY_IOC_DETACH, FERRY_IOC_CONSUME, FERRY_IOC_STATS,
-		FERRY_IOC_LIST, FERRY_IOC_CLEAR_RESYNC,
+		FERRY_IOC_LIST, FERRY_IOC_CLEAR_RESYNC, FERRY_IOC_FETCH_DIRTY,
+		FERRY_IOC_PARK,
 	};
 	unsigned int i;
 
@@ -304,6 +305,127 @@ static void exclude_checks(const struct ferry_ring_hdr *h, uint32_t id,
 	IOC(FERRY_IOC_CONSUME, &c, 0);
 }
 
+static int write_block0(const char *path)
+{
+	void *buf = NULL;
+	int d = open(path, O_WRONLY | O_DIRECT), ret = -1;
+
+	if (d >= 0 && !posix_memalign(&buf, 4096, 4096)) {
+		memset(buf, 0xa5, 4096);
+		if (pwrite(d, buf, 4096, 0) == 4096)
+			ret = 0;
+	}
+	free(buf);
+	if (d >= 0)
+		close(d);
+	return ret;
+}
+
+static uint64_t dirty_bits(uint32_t id)
+{
+	struct ferry_stats st = { .disk_id = id };
+
+	return ioctl(fd, FERRY_IOC_STATS, &st) ? ~0ull : st.dirty_bits;
+}
+
+/*
+ * PARK and FETCH_DIRTY: bad ids, unknown flags, reserved and out fields
+ * set, short buffers, pointers that fault.  A fetch that cannot copy out
+ * keeps every bit: the next good fetch still finds the one bit set.
+ */
+static void mode_checks(uint32_t id, const char *path)
+{
+	struct ferry_stats st = { .disk_id = id };
+	struct ferry_park pk;
+	struct ferry_fetch_dirty fd_ok, f;
+	uint8_t *bm, *ro;
+	uint64_t bytes;
+
+	IOC(FERRY_IOC_STATS, &st, 0);
+	bytes = st.bitmap_bytes;
+	expect("bitmap bytes", bytes && st.bitmap_granule >= 4096 ? 0 : -1, 0);
+	bm = calloc(1, bytes + 64);
+	ro = mmap(NULL, bytes, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (!bm || ro == MAP_FAILED) {
+		expect("memory for the bitmap", -1, 0);
+		return;
+	}
+
+	pk = (struct ferry_park){ .disk_id = id + 1000 };
+	IOC(FERRY_IOC_PARK, &pk, ENOENT);
+	pk = (struct ferry_park){ .disk_id = FERRY_DISK_ALL };
+	IOC(FERRY_IOC_PARK, &pk, ENOENT);
+	pk = (struct ferry_park){ .disk_id = id, .flags = 1 };
+	IOC(FERRY_IOC_PARK, &pk, EINVAL);
+	pk = (struct ferry_park){ .disk_id = id, .reserved[1] = 1 };
+	IOC(FERRY_IOC_PARK, &pk, EINVAL);
+	pk = (struct ferry_park){ .disk_id = id };
+	IOC(FERRY_IOC_PARK, &pk, 0);
+	IOC(FERRY_IOC_PARK, &pk, 0);		/* parked already: fine */
+	expect("write while parked", write_block0(path), 0);
+	expect("one dirty bit", dirty_bits(id) == 1 ? 0 : -1, 0);
+
+	fd_ok = (struct ferry_fetch_dirty){ .disk_id = id,
+		.flags = FERRY_FETCH_KEEP_MODE, .bitmap = (uintptr_t)bm,
+		.bytes = bytes };
+	f = fd_ok;
+	f.disk_id = id + 1000;
+	IOC(FERRY_IOC_FETCH_DIRTY, &f, ENOENT);
+	f = fd_ok;
+	f.flags = 2;
+	IOC(FERRY_IOC_FETCH_DIRTY, &f, EINVAL);
+	f = fd_ok;
+	f.flags = ~0u;
+	IOC(FERRY_IOC_FETCH_DIRTY, &f, EINVAL);
+	f = fd_ok;
+	f.reserved0 = 1;
+	IOC(FERRY_IOC_FETCH_DIRTY, &f, EINVAL);
+	f = fd_ok;
+	f.reserved[1] = 1;
+	IOC(FERRY_IOC_FETCH_DIRTY, &f, EINVAL);
+	f = fd_ok;
+	f.granule = 4096;			/* an out field */
+	IOC(FERRY_IOC_FETCH_DIRTY, &f, EINVAL);
+	f = fd_ok;
+	f.taken = 1;
+	IOC(FERRY_IOC_FETCH_DIRTY, &f, EINVAL);
+	f = fd_ok;
+	f.bytes = bytes - 1;			/* short buffer */
+	IOC(FERRY_IOC_FETCH_DIRTY, &f, EINVAL);
+	f = fd_ok;
+	f.bytes = 0;
+	IOC(FERRY_IOC_FETCH_DIRTY, &f, EINVAL);
+	expect("bit kept after refused fetches", dirty_bits(id) == 1 ? 0 : -1, 0);
+
+	f = fd_ok;
+	f.bitmap = (uintptr_t)BAD_PTR;
+	IOC(FERRY_IOC_FETCH_DIRTY, &f, EFAULT);
+	f = fd_ok;
+	f.bitmap = 0;
+	IOC(FERRY_IOC_FETCH_DIRTY, &f, EFAULT);
+	f = fd_ok;
+	f.bitmap = (uintptr_t)ro;		/* mapped, not writable */
+	IOC(FERRY_IOC_FETCH_DIRTY, &f, EFAULT);
+	f = fd_ok;
+	f.flags = 0;				/* leaving bitmap mode too */
+	f.bitmap = (uintptr_t)ro;
+	IOC(FERRY_IOC_FETCH_DIRTY, &f, EFAULT);
+	expect("bit kept after faulting fetches", dirty_bits(id) == 1 ? 0 : -1, 0);
+
+	f = fd_ok;
+	f.bytes = bytes + 64;			/* longer is fine */
+	IOC(FERRY_IOC_FETCH_DIRTY, &f, 0);
+	expect("second fetch finds the bit", f.taken == 1 && (bm[0] & 1) ? 0 : -1, 0);
+	expect("nothing left", dirty_bits(id) == 0 ? 0 : -1, 0);
+	f = fd_ok;
+	f.flags = 0;
+	IOC(FERRY_IOC_FETCH_DIRTY, &f, 0);
+	expect("data mode after a plain fetch",
+	       f.mode == FERRY_MODE_DATA && !f.taken ? 0 : -1, 0);
+	munmap(ro, bytes);
+	free(bm);
+}
+
 static dev_t rdev(const char *path)
 {
 	struct stat st;
@@ -346,6 +468,7 @@ int main(int argc, char **argv)
 		consume_checks(map);
 		exclude_checks(map, id, argv[1]);
 	}
+	mode_checks(id, argv[1]);
 	disk_checks(id);
 	IOC(FERRY_IOC_RING_TEARDOWN, NULL, map ? EBUSY : 0);	/* mapped */
 	if (map)

@@ -1,14 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ferry-test-ringfull DISK: a full ring never blocks or fails a writer.
+ * ferry-test-ringfull DISK: a full ring never blocks or fails a writer and
+ * loses no write: the disk degrades to metadata mode, then bitmap mode.
  *
  *   1. 1 MiB ring, DISK attached, nobody consuming
  *   2. write 16 MiB to DISK (O_DIRECT, 64 KiB writes): every write succeeds
- *   3. the disk's stats show drops (records and bytes) and FERRY_DISK_RESYNC,
- *      the ring holds only whole committed records, none beyond its size
- *   4. consume everything: the next write is captured again (a record with
- *      its offset and payload crc), the drop counters stop growing
- *   5. CLEAR_RESYNC clears the flag; detach, teardown
+ *   3. stats: metadata mode (one transition), NODATA records, no drop, no
+ *      FERRY_DISK_RESYNC; the ring holds exactly the records counted, whole
+ *      and committed, the NODATA ones after the ones with data
+ *   4. consume everything: data mode again, the next write is captured with
+ *      its payload
+ *   5. 4 KiB writes until the metadata room is gone: bitmap mode, one
+ *      NODATA marker for the write that found the ring full, dirty bits;
+ *      every write succeeded, still no drop
+ *   6. consume, FETCH_DIRTY: data mode, the bits cover every 4 KiB block
+ *      written in bitmap mode; detach, teardown
  * Exit 0 when all of this held, 1 naming what did not.
  */
 #include <errno.h>
@@ -26,6 +32,7 @@
 
 #define WRITE_SIZE	(64u << 10)
 #define TOTAL		(16u << 20)
+#define SMALL_MAX	40000u		/* 4 KiB writes allowed to fill it */
 
 static int fail(const char *what)
 {
@@ -38,35 +45,90 @@ static int write_at(int fd, void *buf, size_t len, off_t off)
 	return pwrite(fd, buf, len, off) == (ssize_t)len ? 0 : -1;
 }
 
+struct drained {
+	int records, nodata, data_after_nodata;
+	uint64_t last_off;	/* of the last WRITE */
+};
+
 /* Read every committed record, check it, consume; returns how many. */
-static int drain(struct ferry_dev *d, uint32_t id, uint64_t *last_off)
+static int drain(struct ferry_dev *d, uint32_t id, struct drained *dr)
 {
 	const struct ferry_rec *r;
-	int n = 0, ret;
+	int ret;
 
+	memset(dr, 0, sizeof(*dr));
 	while ((ret = ring_reader_next(&d->rd, &r)) > 0) {
 		if (r->disk_id != id || ring_rec_verify(r))
 			return -EBADMSG;
-		if (r->op == FERRY_OP_WRITE)	/* not fdatasync's FLUSH */
-			*last_off = r->offset;
-		n++;
+		if (r->op == FERRY_OP_WRITE) {	/* not fdatasync's FLUSH */
+			dr->last_off = r->offset;
+			if (r->flags & FERRY_REC_NODATA)
+				dr->nodata++;
+			else if (dr->nodata)
+				dr->data_after_nodata++;
+		}
+		dr->records++;
 	}
 	if (ret < 0)
 		return ret;
 	ret = ferry_dev_consume(d, ring_reader_pos(&d->rd));
-	return ret ? ret : n;
+	return ret ? ret : dr->records;
+}
+
+static void show(const char *when, const struct ferry_stats *st)
+{
+	printf("%s: mode %u records %" PRIu64 " nodata %" PRIu64
+	       " to_metadata %" PRIu64 " to_bitmap %" PRIu64 " dirty_bits %"
+	       PRIu64 " drops %" PRIu64 " ring_used %" PRIu64 " state %#x\n",
+	       when, st->mode, (uint64_t)st->records,
+	       (uint64_t)st->nodata_records, (uint64_t)st->to_metadata,
+	       (uint64_t)st->to_bitmap, (uint64_t)st->dirty_bits,
+	       (uint64_t)st->drops, (uint64_t)st->ring_used, st->state);
+}
+
+/*
+ * 4 KiB writes at 4 KiB steps until the disk is in bitmap mode, then 16
+ * more; the blocks written from the first bitmap-mode one on must all have
+ * their bit.  *first gets the index of that block.
+ */
+static int to_bitmap(struct ferry_dev *d, uint32_t id, int fd, void *buf,
+		     uint64_t disk_size, unsigned int *first, unsigned int *end)
+{
+	struct ferry_stats st;
+	unsigned int n;
+
+	*first = 0;
+	for (n = 0; n < SMALL_MAX; n++) {
+		if (write_at(fd, buf, 4096, (off_t)((n * 4096ull) % disk_size)))
+			return fail("a 4 KiB write failed with the ring full");
+		if (n % 16)
+			continue;
+		if (ferry_dev_stats(d, id, &st))
+			return fail("stats failed");
+		if (st.mode == FERRY_MODE_BITMAP && !*first)
+			*first = n + 1;
+		if (*first && n >= *first + 16)
+			break;
+	}
+	*end = n;
+	if (!*first)
+		return fail("no bitmap mode after the metadata room was used");
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	struct ferry_clear_resync cr = { 0 };
+	struct ferry_fetch_dirty fdr = { 0 };
 	struct ferry_stats st, st2;
+	struct drained dr;
+	unsigned int first, end, n;
+	uint8_t *bm;
 	struct ferry_attach at;
 	struct ferry_dev d;
 	struct stat sb;
-	uint64_t last = 0, off;
+	uint64_t off;
 	void *buf;
-	int fd, n;
+	int fd;
 
 	if (argc != 2 || stat(argv[1], &sb))
 		return fail("usage: ferry-test-ringfull DISK");
@@ -86,34 +148,57 @@ int main(int argc, char **argv)
 			return fail("a write failed with the ring full");
 	if (ferry_dev_stats(&d, at.disk_id, &st))
 		return fail("stats failed");
-	printf("ring full: records %" PRIu64 " drops %" PRIu64 " drop_bytes %" PRIu64
-	       " ring_used %" PRIu64 " state %#x\n", (uint64_t)st.records,
-	       (uint64_t)st.drops, (uint64_t)st.drop_bytes,
-	       (uint64_t)st.ring_used, st.state);
-	if (!st.drops || st.drop_bytes < st.drops * WRITE_SIZE)
-		return fail("no drops counted");
-	if (!(st.state & FERRY_DISK_RESYNC))
-		return fail("FERRY_DISK_RESYNC not set after drops");
+	show("ring full", &st);
+	if (st.mode != FERRY_MODE_METADATA || st.to_metadata != 1 ||
+	    st.to_bitmap || !st.nodata_records)
+		return fail("the disk did not turn to metadata mode (only)");
+	if (st.drops || (st.state & FERRY_DISK_RESYNC))
+		return fail("writes were dropped although the ring took metadata");
 	if (st.ring_used > st.ring_size || !st.records)
 		return fail("ring accounting wrong");
-	n = drain(&d, at.disk_id, &last);
-	if (n != (int)st.records)
+	if (drain(&d, at.disk_id, &dr) != (int)st.records ||
+	    dr.nodata != (int)st.nodata_records)
 		return fail("the ring does not hold exactly the records counted");
+	if (dr.data_after_nodata)
+		return fail("a record with data after a NODATA one, ring never drained");
 
 	if (write_at(fd, buf, 4096, 1 << 20) || fdatasync(fd))
 		return fail("write after consume failed");
-	n = drain(&d, at.disk_id, &last);
-	if (n < 1 || last != 1 << 20)
-		return fail("capture did not resume after the consumer freed space");
-	if (ferry_dev_stats(&d, at.disk_id, &st2) || st2.drops != st.drops)
-		return fail("drops grew although the ring had room");
-	printf("capture resumed: records %" PRIu64 "\n", (uint64_t)st2.records);
+	if (drain(&d, at.disk_id, &dr) < 1 || dr.last_off != 1 << 20 ||
+	    dr.nodata)
+		return fail("capture with data did not resume after consume");
+	if (ferry_dev_stats(&d, at.disk_id, &st2) ||
+	    st2.mode != FERRY_MODE_DATA)
+		return fail("not back in data mode after consume");
+	printf("data mode again: records %" PRIu64 "\n", (uint64_t)st2.records);
 
-	cr.disk_id = at.disk_id;
-	if (ioctl(d.fd, FERRY_IOC_CLEAR_RESYNC, &cr) ||
-	    ferry_dev_stats(&d, at.disk_id, &st2) ||
+	if (to_bitmap(&d, at.disk_id, fd, buf, at.size_bytes, &first, &end) ||
+	    ferry_dev_stats(&d, at.disk_id, &st2))
+		return 1;
+	show("bitmap", &st2);
+	if (st2.to_bitmap != 1 || !st2.dirty_bits || st2.drops ||
 	    (st2.state & FERRY_DISK_RESYNC))
-		return fail("CLEAR_RESYNC did not clear the flag");
+		return fail("bitmap mode counters wrong, or writes dropped");
+	if (drain(&d, at.disk_id, &dr) < 1 ||
+	    dr.nodata != (int)(st2.nodata_records - st.nodata_records))
+		return fail("the ring does not hold the NODATA records counted");
+	bm = calloc(1, st2.bitmap_bytes);
+	fdr.disk_id = at.disk_id;
+	fdr.bitmap = (uintptr_t)bm;
+	fdr.bytes = st2.bitmap_bytes;
+	if (!bm || ioctl(d.fd, FERRY_IOC_FETCH_DIRTY, &fdr) ||
+	    fdr.taken != st2.dirty_bits || fdr.mode != FERRY_MODE_DATA)
+		return fail("FETCH_DIRTY did not take the bits and return to data mode");
+	for (n = first; n <= end; n++) {
+		uint64_t bit = (n * 4096ull) % at.size_bytes / fdr.granule;
+
+		if (!(bm[bit / 8] & (1u << (bit % 8))))
+			return fail("a block written in bitmap mode has no bit");
+	}
+	printf("fetched %" PRIu64 " bits, blocks %u..%u all marked\n",
+	       (uint64_t)fdr.taken, first, end);
+	free(bm);
+
 	close(fd);
 	if (ferry_dev_detach(&d, at.disk_id))
 		return fail("detach failed");
