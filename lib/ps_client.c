@@ -436,8 +436,17 @@ int ps_client_state(struct ps_client *c, struct ps_remote_state *st,
 			 "MachineState", c->server);
 		return -EPROTO;
 	}
+	memset(st, 0, sizeof(*st));
 	st->stored_seq = ms->stored_seq;
 	st->applied_seq = ms->applied_seq;
+	st->resync_window_open = ms->resync_window_open;
+	st->resync_window_open_seq = ms->resync_window_open_seq;
+	st->resync_window_close_seq = ms->resync_window_close_seq;
+	st->resync_windows = ms->resync_windows;
+	st->resync_bytes = ms->resync_bytes;
+	st->resync_data_bytes = ms->resync_data_bytes;
+	st->resync_zero_bytes = ms->resync_zero_bytes;
+	st->resync_diff_bytes = ms->resync_diff_bytes;
 	ferry__ps__machine_state__free_unpacked(ms, NULL);
 	return 0;
 }

@@ -7,7 +7,9 @@
  *  idempotent re-upload, a gap refused; a corrupted segment rejected and
  *  never stored or applied; apply to the replica, a tag point, export at
  *  it; SIGKILL of the server in the middle of an upload, restart, nothing
- *  lost; the rate limit on failed registrations.
+ *  lost; peers that close before the answer (the server must not die of
+ *  SIGPIPE); the rate limit on failed registrations; the resync window
+ *  and resync accounting (ps_resync.c).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -17,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <curl/curl.h>
@@ -265,13 +268,19 @@ static void t_corrupt(struct ps_client *c)
 	printf("ok corrupted segment rejected: %s\n", err);
 }
 
-/* A TLS connection with the registered client certificate, raw. */
-static BIO *raw_connect(SSL_CTX **ctxp)
+/*
+ * A TLS connection with the registered client certificate, raw; TLS 1.2
+ * at most when max_tls12 (no session tickets left unread after the
+ * handshake, so closing sends a FIN, not a reset).
+ */
+static BIO *raw_connect(SSL_CTX **ctxp, bool max_tls12)
 {
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	char path[700];
 	BIO *b;
 
+	if (max_tls12)
+		SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
 	path_of(path, sizeof(path), creds, PS_FILE_CERT);
 	CHECK(SSL_CTX_use_certificate_file(ctx, path, SSL_FILETYPE_PEM) == 1,
 	      "client cert");
@@ -336,7 +345,7 @@ static void t_two_in_flight(void)
 
 	n1 = t_segment(first, SEG_CAP, next_seq, 40, NULL, img, &end1);
 	bg.len = t_segment(second, SEG_CAP, end1, 40, NULL, img, &end2);
-	b = raw_connect(&ctx);
+	b = raw_connect(&ctx, false);
 	raw_send_head(b, n1);
 	CHECK(BIO_write(b, first, n1 / 2) > 0, "send first half");
 	BIO_flush(b);
@@ -464,7 +473,7 @@ static void t_kill_mid_upload(struct ps_client **c)
 
 	/* > 2 MiB, so half of it is more than the server's 1 MiB chunk */
 	n = t_segment(seg, SEG_CAP, next_seq, 600, NULL, img, &end);
-	b = raw_connect(&ctx);
+	b = raw_connect(&ctx, false);
 	raw_send_head(b, n);
 	CHECK(BIO_write(b, seg, n / 2) > 0, "send half");
 	BIO_flush(b);
@@ -572,6 +581,68 @@ static void t_retention(void)
 	       "base.img, export exact\n");
 }
 
+/* Close b's connection with a reset, without a TLS close_notify. */
+static void raw_reset(BIO *b, SSL_CTX *ctx)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	SSL *ssl = NULL;
+	int fd = -1;
+
+	BIO_get_ssl(b, &ssl);
+	BIO_get_fd(b, &fd);
+	CHECK(ssl && fd >= 0, "raw connection");
+	SSL_set_quiet_shutdown(ssl, 1);
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	BIO_free_all(b);
+	SSL_CTX_free(ctx);
+}
+
+/*
+ * Peers that vanish: one resets the connection in the middle of an
+ * upload, so the server's read fails and what it writes next (its TLS
+ * close) goes to a dead socket; one sends requests and closes at once,
+ * so the answers do.  Either way the server must not die of SIGPIPE.
+ */
+static void t_peer_gone(struct ps_client *c)
+{
+	char req[8192], err[PS_ERR_LEN];
+	struct ps_remote_state st;
+	SSL_CTX *ctx;
+	size_t n = 0;
+	uint64_t end;
+	int i, k;
+	BIO *b;
+
+	n = t_segment(seg, SEG_CAP, next_seq, 40, NULL, NULL, &end);
+	for (i = 0; i < 10; i++) {
+		b = raw_connect(&ctx, false);
+		raw_send_head(b, n);
+		CHECK(BIO_write(b, seg, n / 2) > 0, "send half");
+		BIO_flush(b);
+		usleep(20000);
+		raw_reset(b, ctx);
+	}
+	for (i = 0; i < 10; i++) {
+		b = raw_connect(&ctx, true);
+		for (k = 0, n = 0; k < 16; k++)
+			n += snprintf(req + n, sizeof(req) - n, "GET /v1/machines/"
+				      "%s/disks/%s/hashes?chunk=4096&count=256 "
+				      "HTTP/1.1\r\nHost: x\r\n\r\n", T_MACHINE,
+				      T_DISK_NAME);
+		CHECK(BIO_write(b, req, n) == (int)n, "send requests");
+		BIO_flush(b);
+		BIO_free_all(b);
+		SSL_CTX_free(ctx);
+	}
+	usleep(300000);
+	CHECK(waitpid(srv.pid, NULL, WNOHANG) == 0, "ferry-ps died (log %s)",
+	      srv.log);
+	CHECK(ps_client_state(c, &st, err, sizeof(err)) == 0, "after peers "
+	      "left: %s", err);
+	printf("ok 20 peers vanished mid-upload or before their answers: "
+	       "server alive\n");
+}
+
 /* Registering again revokes the certificate issued before. */
 static void t_reregister(void)
 {
@@ -641,10 +712,12 @@ int main(void)
 	t_two_in_flight();
 	t_apply_export(c);
 	t_kill_mid_upload(&c);
+	t_peer_gone(c);
 	ps_client_close(c);
 	t_retention();
 	t_reregister();
 	t_rate_limit();
+	t_resync_window();
 
 	printf("integ-ps: all passed\n");
 	return 0;

@@ -13,7 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/stat.h>
 #include <ferry/hrl.h>
+#include <ferry/ps_auth.h>
+#include <ferry/ps_client.h>
 
 #include "ps_harness.h"
 
@@ -71,6 +74,8 @@ void t_server_start(struct t_server *s)
 	s->pid = fork();
 	CHECK(s->pid >= 0, "fork");
 	if (s->pid == 0) {
+		/* as from a shell: the test's own SIG_IGN is not inherited */
+		signal(SIGPIPE, SIG_DFL);
 		fd = open(s->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
 		dup2(pfd[1], 1);
 		dup2(fd, 2);
@@ -181,6 +186,29 @@ size_t t_segment(uint8_t *buf, size_t cap, uint64_t start, int nrec,
 	CHECK(hrl_writer_finish(&w, &bytes, &e) == 0, "hrl_writer_finish");
 	*end = e.end_seq;
 	return bytes;
+}
+
+struct ps_client *t_server_register(struct t_server *s, const char *name)
+{
+	char err[PS_ERR_LEN], dir[600], pfile[700], pw[PS_PASSPHRASE_MAX];
+	const char *argv[] = { t_bin("ferry-ps"), "passphrase", "--data",
+			       s->data, NULL };
+	struct ps_client_conf cc = { .machine_id = T_MACHINE, .timeout_s = 30 };
+	struct ps_client *c;
+
+	t_server_start(s);
+	snprintf(dir, sizeof(dir), "%s/%s", t_scratch(), name);
+	mkdir(dir, 0700);
+	snprintf(pfile, sizeof(pfile), "%s/passphrase", dir);
+	CHECK(t_run(argv, pfile) == 0, "ferry-ps passphrase");
+	CHECK(ps_passphrase_read(pfile, pw, sizeof(pw), err, sizeof(err)) == 0,
+	      "%s", err);
+	CHECK(ps_register(s->addr, pw, T_MACHINE, dir, err, sizeof(err)) == 0,
+	      "%s", err);
+	cc.server = s->addr;
+	cc.dir = dir;
+	CHECK(ps_client_open(&cc, &c, err, sizeof(err)) == 0, "%s", err);
+	return c;
 }
 
 int t_write_file(const char *path, const void *buf, size_t len)

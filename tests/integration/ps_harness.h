@@ -51,7 +51,16 @@ int t_run(const char *const *argv, const char *out_path);
 size_t t_segment(uint8_t *buf, size_t cap, uint64_t start, int nrec,
 		 const char *tag, uint8_t *img, uint64_t *end);
 
+/*
+ * Start s (s->data set), register T_MACHINE with it into the scratch
+ * directory 'name' and open a client with those credentials.
+ */
+struct ps_client;
+struct ps_client *t_server_register(struct t_server *s, const char *name);
+
 int t_write_file(const char *path, const void *buf, size_t len);
+/* ps_resync.c: the resync window and accounting, on a server of its own. */
+void t_resync_window(void);
 /* Read a whole file into buf (at most cap); its length or -1. */
 ssize_t t_read_file(const char *path, void *buf, size_t cap);
 

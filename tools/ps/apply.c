@@ -11,8 +11,18 @@
  *
  * Points: every consistency tag; and a crash-consistent point at the end
  * of a segment when the last point is point_interval_s old (source time)
- * and the segment carries no metadata-only or resync data (such a window
- * is not write-order consistent, so no point is offered inside it).
+ * and the segment carries no metadata-only or resync data.
+ *
+ * Resync window: open while the last applied segment carries
+ * HRL_SEG_RESYNC (persisted with the state, so it survives a restart).
+ * Such a segment is not write-order consistent, so no point is made inside
+ * it or at its end: a tag there is logged as refused.  The window opens at
+ * the start_seq of the first flagged segment and closes at the start_seq
+ * of the next unflagged one.
+ *
+ * Resync accounting: hrl_apply_record() counts the resync chunks it
+ * receives and the 4 KiB blocks that differed from the replica; the
+ * counts of a segment are added to the persisted totals with its state.
  *
  * Retention: points older than retention_s are dropped; segments that end
  * at or before the oldest kept point are folded into base.img and deleted.
@@ -29,6 +39,7 @@
 
 struct apply_ctx {
 	struct ps_machine *m;
+	const struct ps_seg *seg;
 	struct ps_point pts[64];
 	int npts;
 };
@@ -54,6 +65,13 @@ static int on_record(struct replay *rp, const struct hrl_rec *rec,
 	if (rec->seq < st->last_point_seq ||
 	    hrl_tag_decode(payload, rec->payload_len, &tag))
 		return 0;
+	if (rp->seg_flags & HRL_SEG_RESYNC) {
+		ps_log("machine %s: tag %s at seq %" PRIu64 " refused: resync "
+		       "window open since seq %" PRIu64 " (%s)", ax->m->id,
+		       tag.name, rec->seq, st->resync_open ? st->resync_open_seq :
+		       ax->seg->start, ax->seg->name);
+		return 0;
+	}
 	p = &ax->pts[ax->npts++];
 	memset(p, 0, sizeof(*p));
 	p->seq = rec->seq;
@@ -70,7 +88,7 @@ static int save_points(struct ps_server *srv, struct apply_ctx *ax,
 	struct ps_state *st = &m->st;
 	int i, ret;
 
-	if (!rp->inconsistent && !(rp->seg_flags & HRL_SEG_RESYNC) &&
+	if (!rp->inconsistent && !st->resync_open &&
 	    seg->end > st->last_point_seq && rp->last_time_ns &&
 	    rp->last_time_ns >= st->last_point_ns +
 	    srv->policy.point_interval_s * 1000000000ull && ax->npts < 64) {
@@ -93,10 +111,49 @@ static int save_points(struct ps_server *srv, struct apply_ctx *ax,
 	return 0;
 }
 
+/* The window follows the flag of the segment just applied.  Under m->lock. */
+static void window_update(struct ps_machine *m, const struct ps_seg *seg,
+			  bool flagged)
+{
+	struct ps_state *st = &m->st;
+
+	if (flagged && !st->resync_open) {
+		st->resync_open = true;
+		st->resync_open_seq = seg->start;
+		st->resync_windows++;
+		ps_log("machine %s: resync window opened at seq %" PRIu64
+		       " (%s): no recovery point until it closes", m->id,
+		       seg->start, seg->name);
+	} else if (!flagged && st->resync_open) {
+		st->resync_open = false;
+		st->resync_close_seq = seg->start;
+		ps_log("machine %s: resync window closed at seq %" PRIu64
+		       " (open since seq %" PRIu64 "; %s)", m->id, seg->start,
+		       st->resync_open_seq, seg->name);
+	}
+}
+
+/* Add the segment's resync counts to the totals.  Under m->lock. */
+static void count_resync(struct ps_machine *m, const struct hrl_apply *a)
+{
+	struct ps_state *st = &m->st;
+
+	st->resync_bytes += a->resync_bytes;
+	st->resync_data_bytes += a->resync_data_bytes;
+	st->resync_zero_bytes += a->resync_zero_bytes;
+	st->resync_diff_bytes += a->resync_diff_bytes;
+	if (a->resync_bytes)
+		ps_log("machine %s: resync: %" PRIu64 " bytes received, %"
+		       PRIu64 " in blocks that differed (totals %" PRIu64
+		       ", %" PRIu64 ")", m->id,
+		       a->resync_bytes, a->resync_diff_bytes, st->resync_bytes,
+		       st->resync_diff_bytes);
+}
+
 static int apply_one(struct ps_server *srv, struct ps_machine *m,
 		     struct replay *rp, const struct ps_seg *seg)
 {
-	struct apply_ctx ax = { .m = m };
+	struct apply_ctx ax = { .m = m, .seg = seg };
 	char err[512];
 	int ret;
 
@@ -104,16 +161,24 @@ static int apply_one(struct ps_server *srv, struct ps_machine *m,
 	rp->arg = &ax;
 	rp->inconsistent = false;
 	rp->last_time_ns = 0;
+	rp->seg_flags = 0;
+	rp->a.resync_bytes = rp->a.resync_data_bytes = 0;
+	rp->a.resync_zero_bytes = rp->a.resync_diff_bytes = 0;
 	pthread_mutex_lock(&m->apply_lock);
 	ret = replay_segment(rp, seg, err, sizeof(err));
 	if (!ret)
 		ret = replay_sync(rp);
+	m->replica_pos = rp->a.pos;
 	pthread_mutex_unlock(&m->apply_lock);
 	if (ret) {
 		ps_log("machine %s: apply stopped: %s", m->id,
 		       err[0] ? err : strerror(-ret));
 		return ret;
 	}
+	pthread_mutex_lock(&m->lock);
+	window_update(m, seg, rp->seg_flags & HRL_SEG_RESYNC);
+	count_resync(m, &rp->a);
+	pthread_mutex_unlock(&m->lock);
 	ret = save_points(srv, &ax, rp, seg);
 	pthread_mutex_lock(&m->lock);
 	m->st.applied_pos = rp->a.pos;

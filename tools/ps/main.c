@@ -6,6 +6,7 @@
  *            [--point-interval SECONDS] [--retention SECONDS]
  *   ferry-ps passphrase [--data DIR]
  *   ferry-ps points [--data DIR] [--json] MACHINE
+ *   ferry-ps status [--data DIR] MACHINE
  *   ferry-ps export [--data DIR] MACHINE DISK --point ID|latest --out FILE
  *
  * Exit status: 0 success, 1 failure (message on stderr), 2 usage.
@@ -27,6 +28,7 @@ static void usage(void)
 "                [--point-interval SECONDS] [--retention SECONDS]\n"
 "       ferry-ps passphrase [--data DIR]\n"
 "       ferry-ps points [--data DIR] [--json] MACHINE\n"
+"       ferry-ps status [--data DIR] MACHINE\n"
 "       ferry-ps export [--data DIR] MACHINE DISK --point ID|latest --out FILE\n"
 "defaults: --listen %s --data %s --point-interval 60 --retention 86400\n",
 		PS_DEFAULT_LISTEN, DEFAULT_DATA);
@@ -85,9 +87,13 @@ static int dispatch(struct ps_server *srv, const char *cmd, const char *listen,
 		return cmd_serve(srv, listen);
 	if (!strcmp(cmd, "passphrase") && nargs == 0)
 		return cmd_passphrase(srv);
+	srv->readonly = true;
 	if (!strcmp(cmd, "points") && nargs == 1)
 		return ps_data_open(srv, false) ? 1 :
 		       ps_cmd_points(srv, args[0], json);
+	if (!strcmp(cmd, "status") && nargs == 1)
+		return ps_data_open(srv, false) ? 1 :
+		       ps_cmd_status(srv, args[0]);
 	if (!strcmp(cmd, "export") && nargs == 2 && point && out)
 		return ps_data_open(srv, false) ? 1 :
 		       ps_cmd_export(srv, args[0], args[1], point, out);

@@ -14,7 +14,8 @@
  *       tmp/                      uploads in flight (emptied at start)
  *       disks/<disk>/replica.img  the replica at applied_pos (sparse)
  *       disks/<disk>/base.img     the replica at base_pos (retention floor)
- *       state                     applied_pos, base_pos, ... (atomic)
+ *       state                     applied_pos, base_pos, resync window
+ *                                 and counters, ... (atomic)
  *       points                    recovery points, one per line
  */
 #ifndef FERRY_PS_H
@@ -74,13 +75,28 @@ struct ps_state {
 	uint64_t last_point_seq;
 	uint64_t next_point_id;
 	char applied_seg[128];	/* file name of the last applied segment */
+	/*
+	 * Resync window: open while the last applied segment carries
+	 * HRL_SEG_RESYNC; no recovery point is made while it is open.
+	 */
+	bool resync_open;
+	uint64_t resync_open_seq;	/* where the open (or last) window opened */
+	uint64_t resync_close_seq;	/* where the last window closed */
+	uint64_t resync_windows;	/* windows opened so far */
+	/* resync chunks applied so far (struct hrl_apply's counters) */
+	uint64_t resync_bytes;
+	uint64_t resync_data_bytes;
+	uint64_t resync_zero_bytes;
+	uint64_t resync_diff_bytes;
 };
 
 struct ps_machine {
 	struct ps_machine *next;
 	char id[PS_ID_MAX];
 	int dirfd;		/* DATA/machines/<id>, O_PATH-free O_DIRECTORY */
-	pthread_mutex_t apply_lock;	/* held while the replica changes */
+	pthread_mutex_t apply_lock;	/* held while the replica changes;
+					   protects replica_pos */
+	uint64_t replica_pos;	/* stream position of replica.img's content */
 	pthread_mutex_t lock;	/* protects every field below */
 	bool have_stored;
 	uint64_t stored_end;	/* newest stored end_seq: next upload's start */
@@ -106,6 +122,8 @@ struct ps_server {
 	char passphrase[PS_PASSPHRASE_MAX];
 	struct ps_policy policy;
 	int listenfd;
+	bool readonly;		/* a command reading the data directory while
+				   the server may run: create and clean nothing */
 
 	pthread_mutex_t lock;	/* protects machines list and nconns */
 	struct ps_machine *machines;
@@ -155,5 +173,6 @@ void ps_applier_stop(struct ps_server *srv);
 int ps_cmd_points(struct ps_server *srv, const char *machine, bool json);
 int ps_cmd_export(struct ps_server *srv, const char *machine,
 		  const char *disk, const char *point, const char *out);
+int ps_cmd_status(struct ps_server *srv, const char *machine);
 
 #endif /* FERRY_PS_H */

@@ -7,7 +7,10 @@
  *   GET /v1/machines/{id}/disks/{disk}/hashes?chunk=B&offset=B&count=N
  *       ChunkHashes: SHA-256 of N chunks of B bytes of the replica from
  *       offset B, taken while the applier is held, so they describe one
- *       replica state (applied_seq); for hash-compare resync.
+ *       replica state (applied_seq: the position of the replica's content,
+ *       set under the same lock); for hash-compare resync.  Chunks that
+ *       are holes of the sparse replica are not read: their hash is the
+ *       zero chunk's, computed once per request.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -68,6 +71,14 @@ int ps_handle_state(struct ps_conn *c, struct ps_machine *m)
 	st.machine_id = m->id;
 	st.stored_seq = m->stored_end;
 	st.applied_seq = m->st.applied_pos;
+	st.resync_window_open = m->st.resync_open;
+	st.resync_window_open_seq = m->st.resync_open_seq;
+	st.resync_window_close_seq = m->st.resync_close_seq;
+	st.resync_windows = m->st.resync_windows;
+	st.resync_bytes = m->st.resync_bytes;
+	st.resync_data_bytes = m->st.resync_data_bytes;
+	st.resync_zero_bytes = m->st.resync_zero_bytes;
+	st.resync_diff_bytes = m->st.resync_diff_bytes;
 	pthread_mutex_unlock(&m->lock);
 	ret = reply_msg(c, &st.base);
 	free(pp);
@@ -113,12 +124,51 @@ out:
 	return ret;
 }
 
+/*
+ * Is [off, off + len) a hole of the sparse replica?  Then it reads as
+ * zeros and its hash is the zero chunk's: no need to read it.
+ */
+static bool is_hole(int fd, uint64_t off, uint64_t len)
+{
+	off_t data = lseek(fd, off, SEEK_DATA);
+
+	return (data < 0 && errno == ENXIO) ||
+	       (data >= 0 && (uint64_t)data >= off + len);
+}
+
+struct zero_hash {
+	uint64_t len;		/* of the chunk hashed, 0: none yet */
+	uint8_t sha[32];
+};
+
+/* SHA-256 of len zero bytes, computed once per length per request. */
+static void zero_chunk_hash(struct zero_hash *z, uint64_t len, uint8_t *buf,
+			    size_t bufsz, uint8_t out[32])
+{
+	EVP_MD_CTX *md;
+	unsigned int olen = 32;
+	uint64_t left;
+
+	if (z->len != len) {
+		md = EVP_MD_CTX_new();
+		memset(buf, 0, bufsz);
+		EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+		for (left = len; left; left -= left < bufsz ? left : bufsz)
+			EVP_DigestUpdate(md, buf, left < bufsz ? left : bufsz);
+		EVP_DigestFinal_ex(md, z->sha, &olen);
+		EVP_MD_CTX_free(md);
+		z->len = len;
+	}
+	memcpy(out, z->sha, 32);
+}
+
 /* Fill h->sha256 (digests in *dig); 0, or an error already answered. */
 static int hash_range(struct ps_conn *c, struct ps_machine *m, int fd,
 		      Ferry__Ps__ChunkHashes *h, uint64_t count,
 		      uint8_t (**dig)[32])
 {
 	uint64_t size = h->disk_size, i;
+	struct zero_hash zh[2] = { { 0 } };
 	uint8_t *buf = malloc(1 << 20);
 	int ret = 0;
 
@@ -130,8 +180,13 @@ static int hash_range(struct ps_conn *c, struct ps_machine *m, int fd,
 	}
 	for (i = 0; i < count && h->offset + i * h->chunk_size < size; i++) {
 		uint64_t off = h->offset + i * h->chunk_size;
+		uint64_t len = size - off < h->chunk_size ? size - off :
+			       h->chunk_size;
 
-		if (hash_chunk(fd, off, h->chunk_size, buf, 1 << 20, (*dig)[i])) {
+		if (is_hole(fd, off, len)) {
+			zero_chunk_hash(&zh[len != h->chunk_size], len, buf,
+					1 << 20, (*dig)[i]);
+		} else if (hash_chunk(fd, off, len, buf, 1 << 20, (*dig)[i])) {
 			ret = ps_conn_error(c, 500, "machine %s disk %s: read "
 					    "error at %" PRIu64, m->id, h->disk,
 					    off);
@@ -169,20 +224,17 @@ int ps_handle_hashes(struct ps_conn *c, struct ps_machine *m, const char *disk)
 				     "multiple of chunk", PS_HASHES_MAX);
 	snprintf(path, sizeof(path), "disks/%s/replica.img", disk);
 	fd = openat(m->dirfd, path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st)) {
-		if (fd >= 0)
-			close(fd);
+	if (fd < 0)
 		return ps_conn_error(c, 404, "machine %s: no replica of disk %s",
 				     m->id, disk);
-	}
 	h.disk = (char *)disk;
 	h.chunk_size = chunk;
 	h.offset = offset;
-	h.disk_size = st.st_size;
+	/* one replica state: the applier waits until the hashes are taken */
 	pthread_mutex_lock(&m->apply_lock);
-	pthread_mutex_lock(&m->lock);
-	h.applied_seq = m->st.applied_pos;
-	pthread_mutex_unlock(&m->lock);
+	h.applied_seq = m->replica_pos;
+	h.disk_size = fstat(fd, &st) ? 0 : st.st_size;
+	posix_fadvise(fd, offset, chunk * count, POSIX_FADV_SEQUENTIAL);
 	ret = hash_range(c, m, fd, &h, count, &dig);
 	pthread_mutex_unlock(&m->apply_lock);
 	close(fd);

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -363,6 +364,8 @@ static int machine_open(struct ps_server *srv, struct ps_machine *m, bool create
 	m->dirfd = openat(srv->datafd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (m->dirfd < 0)
 		return -errno;
+	if (srv->readonly)	/* the running server owns tmp/ */
+		return ps_state_load(m);
 	if ((ret = mkdir_at(m->dirfd, "segments", 0700)) ||
 	    (ret = mkdir_at(m->dirfd, "tmp", 0700)) ||
 	    (ret = mkdir_at(m->dirfd, "disks", 0700)))
@@ -371,6 +374,7 @@ static int machine_open(struct ps_server *srv, struct ps_machine *m, bool create
 	load_cert(srv, m);
 	if ((ret = ps_state_load(m)))
 		return ret;
+	m->replica_pos = m->st.applied_pos;
 	return load_stored(m);
 }
 
@@ -406,12 +410,33 @@ out:
 	return m;
 }
 
+/* Keys of the state file that are plain numbers, and where they go. */
+static uint64_t *state_u64(struct ps_state *st, const char *key)
+{
+	static const struct { const char *key; size_t off; } keys[] = {
+#define K(f) { #f, offsetof(struct ps_state, f) }
+		K(last_point_ns), K(last_point_seq), K(next_point_id),
+		K(resync_windows), K(resync_bytes), K(resync_data_bytes),
+		K(resync_zero_bytes), K(resync_diff_bytes),
+#undef K
+		{ "resync_window_open_seq", offsetof(struct ps_state, resync_open_seq) },
+		{ "resync_window_close_seq", offsetof(struct ps_state, resync_close_seq) },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!strcmp(key, keys[i].key))
+			return (uint64_t *)((char *)st + keys[i].off);
+	return NULL;
+}
+
 int ps_state_load(struct ps_machine *m)
 {
 	struct ps_state *st = &m->st;
-	char buf[1024], key[32], val[128];
+	char buf[4096], key[32], val[128];
 	unsigned long long v;
 	const char *p;
+	uint64_t *f;
 	int fd, n;
 	ssize_t len;
 
@@ -433,12 +458,10 @@ int ps_state_load(struct ps_machine *m)
 			st->applied_pos = v, st->have_applied = true;
 		else if (!strcmp(key, "base_pos"))
 			st->base_pos = v, st->have_base = true;
-		else if (!strcmp(key, "last_point_ns"))
-			st->last_point_ns = v;
-		else if (!strcmp(key, "last_point_seq"))
-			st->last_point_seq = v;
-		else if (!strcmp(key, "next_point_id"))
-			st->next_point_id = v;
+		else if (!strcmp(key, "resync_window"))
+			st->resync_open = !strcmp(val, "open");
+		else if ((f = state_u64(st, key)))
+			*f = v;
 	}
 	return 0;
 }
@@ -446,7 +469,7 @@ int ps_state_load(struct ps_machine *m)
 int ps_state_save(struct ps_machine *m)
 {
 	const struct ps_state *st = &m->st;
-	char buf[1024];
+	char buf[4096];
 	int n = 0;
 
 	if (st->applied_seg[0])
@@ -462,6 +485,16 @@ int ps_state_save(struct ps_machine *m)
 		      "last_point_ns %" PRIu64 "\nlast_point_seq %" PRIu64
 		      "\nnext_point_id %" PRIu64 "\n", st->last_point_ns,
 		      st->last_point_seq, st->next_point_id);
+	n += snprintf(buf + n, sizeof(buf) - n,
+		      "resync_window %s\nresync_window_open_seq %" PRIu64
+		      "\nresync_window_close_seq %" PRIu64
+		      "\nresync_windows %" PRIu64 "\nresync_bytes %" PRIu64
+		      "\nresync_data_bytes %" PRIu64 "\nresync_zero_bytes %"
+		      PRIu64 "\nresync_diff_bytes %" PRIu64 "\n",
+		      st->resync_open ? "open" : "closed", st->resync_open_seq,
+		      st->resync_close_seq, st->resync_windows,
+		      st->resync_bytes, st->resync_data_bytes,
+		      st->resync_zero_bytes, st->resync_diff_bytes);
 	return ps_write_file_atomic(m->dirfd, "state", buf, n, 0600);
 }
 

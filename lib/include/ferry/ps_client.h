@@ -49,6 +49,15 @@ struct ps_ack {
 struct ps_remote_state {
 	uint64_t stored_seq;	/* every segment up to here is durable */
 	uint64_t applied_seq;
+	bool resync_window_open;	/* no recovery point while set */
+	uint64_t resync_window_open_seq;	/* open (or last) window from */
+	uint64_t resync_window_close_seq;	/* last window closed at */
+	uint64_t resync_windows;
+	/* resync chunks applied so far, measured by the server */
+	uint64_t resync_bytes;		/* received: payloads + headers */
+	uint64_t resync_data_bytes;
+	uint64_t resync_zero_bytes;
+	uint64_t resync_diff_bytes;	/* 4 KiB blocks that differed */
 };
 
 struct ps_remote_point {

@@ -1,0 +1,401 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * integ-ps, resync part: the server's resync window and accounting on a
+ * server of its own (a crash-consistent point after every segment).
+ *
+ *   A  unflagged: writes, tag "before"            points allowed
+ *   B  RESYNC:    write, resync chunk, zero chunk, tag "inside", write
+ *                 -> window opens at B.start, the tag is refused, the
+ *                    counters are exact against the known replica
+ *   -- SIGKILL, restart: window and counters persisted
+ *   C  RESYNC:    zero chunk, tag "still" -> refused, open since B.start
+ *   D  unflagged: write, tag "after" -> window closed at D.start, points
+ *                 again; the replica equals the model throughout.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <openssl/evp.h>
+
+#include <ferry/hrl.h>
+#include <ferry/ps_client.h>
+
+#include "ps_harness.h"
+
+#define SEG_CAP		(1u << 20)
+#define CHUNK_OFF	0x10000u	/* the resync chunk: 16 blocks */
+#define CHUNK_LEN	0x10000u
+#define ZERO_OFF	0x40000u	/* the zero chunk: 8 blocks */
+#define ZERO_LEN	0x8000u
+
+struct rs_rec {
+	uint16_t kind;
+	uint64_t seq;
+	uint64_t off;
+	uint32_t len;
+	const char *tag;
+	const uint8_t *data;
+};
+
+static struct t_server rs_srv = { .extra = { "--retention=86400",
+					     "--point-interval=0" } };
+static struct ps_client *rs_c;
+static uint8_t *model, *seg;
+
+static uint64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return t.tv_sec * 1000000000ull + t.tv_nsec;
+}
+
+/* A segment of recs from start, flagged or not; applied to the model. */
+static size_t build(uint64_t start, uint32_t flags, const struct rs_rec *recs,
+		    int n, uint64_t *end)
+{
+	struct hrl_seg_info info = { .start_seq = start, .flags = flags,
+				     .nr_disks = 1 };
+	struct hrl_writer w;
+	struct hrl_seg_end e;
+	size_t bytes;
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		sscanf(T_MACHINE + 2 * i, "%2hhx", &info.machine_id[i]);
+		info.segment_id[i] = (uint8_t)random();
+	}
+	info.created_ns = now_ns();
+	info.disks[0].id = T_DISK_ID;
+	info.disks[0].size_bytes = T_DISK_SIZE;
+	info.disks[0].lbs = 512;
+	CHECK(hrl_writer_init(&w, seg, SEG_CAP, &info) == 0, "writer init");
+	for (i = 0; i < n; i++) {
+		const struct rs_rec *x = &recs[i];
+		struct hrl_rec r = {
+			.kind = x->kind, .seq = x->seq, .offset = x->off,
+			.len = x->len, .disk_id = T_DISK_ID,
+			.time_ns = info.created_ns,
+		};
+
+		if (x->kind == HRL_TAG) {
+			struct hrl_tag t = { .id = x->seq, .time_ns = r.time_ns };
+
+			snprintf(t.name, sizeof(t.name), "%s", x->tag);
+			CHECK(hrl_writer_add_tag(&w, x->seq, &t) == 0, "tag");
+			continue;
+		}
+		CHECK(hrl_writer_add(&w, &r, x->data) == 0, "record %d", i);
+		if (x->kind == HRL_RESYNC_ZERO)
+			memset(model + x->off, 0, x->len);
+		else
+			memcpy(model + x->off, x->data, x->len);
+	}
+	CHECK(hrl_writer_finish(&w, &bytes, &e) == 0, "writer finish");
+	*end = e.end_seq;
+	return bytes;
+}
+
+static void upload(size_t len)
+{
+	char path[600], err[PS_ERR_LEN];
+	struct ps_ack ack;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/rs.hrl", t_scratch());
+	CHECK(t_write_file(path, seg, len) == 0, "write %s", path);
+	fd = open(path, O_RDONLY);
+	CHECK(ps_client_upload(rs_c, fd, len, &ack, err, sizeof(err)) == 0,
+	      "%s", err);
+	CHECK(!ack.duplicate, "segment taken for a duplicate");
+	close(fd);
+}
+
+static void state(struct ps_remote_state *st)
+{
+	char err[PS_ERR_LEN];
+
+	CHECK(ps_client_state(rs_c, st, err, sizeof(err)) == 0, "%s", err);
+}
+
+/* Until the applier has taken the segment: applied_seq or resync_bytes. */
+static void wait_state(uint64_t applied, uint64_t resync_bytes)
+{
+	struct ps_remote_state st;
+	int i;
+
+	for (i = 0; i < 300; i++) {
+		state(&st);
+		if (st.applied_seq >= applied && st.resync_bytes >= resync_bytes)
+			return;
+		usleep(50000);
+	}
+	CHECK(0, "applied %" PRIu64 " resync_bytes %" PRIu64 ", want %" PRIu64
+	      " and %" PRIu64, st.applied_seq, st.resync_bytes, applied,
+	      resync_bytes);
+}
+
+/* "key value" of the machine's state file (or "" if absent). */
+static const char *state_file(const char *key, char *val, size_t len)
+{
+	char path[700], buf[4096], k[64], v[128];
+	const char *p = buf;
+	ssize_t n;
+	int used;
+
+	snprintf(path, sizeof(path), "%s/machines/%s/state", rs_srv.data,
+		 T_MACHINE);
+	n = t_read_file(path, buf, sizeof(buf) - 1);
+	CHECK(n > 0, "%s unreadable", path);
+	buf[n] = '\0';
+	val[0] = '\0';
+	for (; sscanf(p, "%63s %127s%n", k, v, &used) == 2; p += used)
+		if (!strcmp(k, key))
+			snprintf(val, len, "%s", v);
+	return val;
+}
+
+static void expect_state_file(const char *key, const char *want)
+{
+	char v[128];
+
+	CHECK(!strcmp(state_file(key, v, sizeof(v)), want),
+	      "state file: %s is '%s', want '%s'", key, v, want);
+}
+
+static void expect_log(const char *line)
+{
+	static char buf[1 << 16];
+	ssize_t n = t_read_file(rs_srv.log, buf, sizeof(buf) - 1);
+
+	CHECK(n > 0, "log %s unreadable", rs_srv.log);
+	buf[n] = '\0';
+	CHECK(strstr(buf, line), "log %s lacks '%s'", rs_srv.log, line);
+}
+
+/* Every point outside (lo, hi]; the tags of 'want' present, of 'never' not. */
+static void expect_points(uint64_t lo, uint64_t hi, const char *want,
+			  const char *never)
+{
+	struct ps_remote_point *pts;
+	char err[PS_ERR_LEN];
+	size_t n, i;
+	bool found = false;
+
+	CHECK(ps_client_points(rs_c, &pts, &n, err, sizeof(err)) == 0, "%s", err);
+	for (i = 0; i < n; i++) {
+		CHECK(pts[i].seq <= lo || pts[i].seq > hi, "point %" PRIu64
+		      " (%s) at seq %" PRIu64 " inside the window (%" PRIu64
+		      ", %" PRIu64 "]", pts[i].id, pts[i].tag ? pts[i].name :
+		      "crash", pts[i].seq, lo, hi);
+		CHECK(!pts[i].tag || strcmp(pts[i].name, never), "tag %s made "
+		      "a point", never);
+		found |= pts[i].tag && !strcmp(pts[i].name, want);
+	}
+	CHECK(found, "tag %s is not a point", want);
+	free(pts);
+}
+
+static void expect_replica(void)
+{
+	uint8_t (*got)[32] = calloc(256, 32), want[32];
+	char err[PS_ERR_LEN], path[700];
+	uint8_t *img = malloc(T_DISK_SIZE);
+	struct ps_remote_state st;
+	unsigned int len = 32;
+	uint64_t applied;
+	size_t n, i;
+
+	snprintf(path, sizeof(path), "%s/machines/%s/disks/%s/replica.img",
+		 rs_srv.data, T_MACHINE, T_DISK_NAME);
+	CHECK(t_read_file(path, img, T_DISK_SIZE) == T_DISK_SIZE &&
+	      !memcmp(img, model, T_DISK_SIZE), "%s differs from the model",
+	      path);
+	/* 4 KiB hashes of the whole disk, holes included, at its state */
+	CHECK(ps_client_hashes(rs_c, T_DISK_NAME, 4096, 0, 256, got, &n,
+			       &applied, err, sizeof(err)) == 0, "%s", err);
+	state(&st);
+	CHECK(n == 256 && applied == st.applied_seq, "%zu hashes at %" PRIu64
+	      ", applied %" PRIu64, n, applied, st.applied_seq);
+	for (i = 0; i < n; i++) {
+		EVP_Digest(model + i * 4096, 4096, want, &len, EVP_sha256(), NULL);
+		CHECK(!memcmp(want, got[i], 32), "block %zu hash differs", i);
+	}
+	free(img);
+	free(got);
+}
+
+static void restart(void)
+{
+	char v[64], want[64];
+	struct ps_remote_state st;
+	int i;
+
+	/* the state file must hold the segment before the kill */
+	state(&st);
+	snprintf(want, sizeof(want), "%" PRIu64, st.applied_seq);
+	for (i = 0; i < 100 && strcmp(state_file("applied_pos", v, sizeof(v)),
+				      want); i++)
+		usleep(50000);
+	ps_client_close(rs_c);
+	t_server_kill(&rs_srv);
+	rs_c = t_server_register(&rs_srv, "rs-creds2");
+}
+
+void t_resync_window(void)
+{
+	static uint8_t w1[4096], w2[4096], chunk[CHUNK_LEN];
+	struct ps_remote_state st;
+	uint64_t a_end, b_end, c_end, d_end, sb, sc;
+	char line[256], out[700];
+	size_t n;
+
+	model = calloc(1, T_DISK_SIZE);
+	seg = malloc(SEG_CAP);
+	CHECK(model && seg, "memory");
+	snprintf(rs_srv.data, sizeof(rs_srv.data), "%s/data-rs", t_scratch());
+	rs_c = t_server_register(&rs_srv, "rs-creds");
+
+	/* A: writes at blocks 7, 14, ..., 70 and a tag */
+	n = t_segment(seg, SEG_CAP, 1, 10, "before", model, &a_end);
+	upload(n);
+	wait_state(a_end, 0);
+	state(&st);
+	CHECK(!st.resync_window_open && !st.resync_windows, "window open");
+
+	/*
+	 * B: the resync chunk holds what the replica has (after the write
+	 * before it) except blocks 3 and 7; the zero chunk covers blocks
+	 * 64..71, of which only 70 holds data.
+	 */
+	sb = a_end;
+	memset(w1, 0x5a, sizeof(w1));
+	memset(w2, 0xa5, sizeof(w2));
+	memcpy(chunk, model + CHUNK_OFF, CHUNK_LEN);
+	memcpy(chunk, w1, 4096);
+	memset(chunk + 3 * 4096, 0xff, 4096);
+	memset(chunk + 7 * 4096, 0xee, 4096);
+	{
+		const struct rs_rec b[] = {
+			{ HRL_WRITE, sb, CHUNK_OFF, 4096, NULL, w1 },
+			{ HRL_RESYNC, sb + 1, CHUNK_OFF, CHUNK_LEN, NULL, chunk },
+			{ HRL_RESYNC_ZERO, sb + 1, ZERO_OFF, ZERO_LEN, NULL, NULL },
+			{ HRL_TAG, sb + 1, 0, 0, "inside", NULL },
+			{ HRL_WRITE, sb + 1, 0x50000, 4096, NULL, w2 },
+		};
+
+		n = build(sb, HRL_SEG_RESYNC, b, 5, &b_end);
+	}
+	upload(n);
+	wait_state(b_end, 1);
+	state(&st);
+	CHECK(st.resync_window_open && st.resync_window_open_seq == sb &&
+	      st.resync_windows == 1, "window after B: open %d at %" PRIu64
+	      " (want %" PRIu64 "), %" PRIu64 " windows",
+	      st.resync_window_open, st.resync_window_open_seq, sb,
+	      st.resync_windows);
+	CHECK(st.resync_bytes == 64 + CHUNK_LEN + 64 &&
+	      st.resync_data_bytes == CHUNK_LEN &&
+	      st.resync_zero_bytes == ZERO_LEN &&
+	      st.resync_diff_bytes == 3 * 4096, "counters after B: bytes %"
+	      PRIu64 " data %" PRIu64 " zero %" PRIu64 " diff %" PRIu64,
+	      st.resync_bytes, st.resync_data_bytes, st.resync_zero_bytes,
+	      st.resync_diff_bytes);
+	snprintf(line, sizeof(line), "tag inside at seq %" PRIu64 " refused: "
+		 "resync window open since seq %" PRIu64, sb + 1, sb);
+	expect_log(line);
+	snprintf(line, sizeof(line), "resync window opened at seq %" PRIu64, sb);
+	expect_log(line);
+	expect_points(sb, b_end, "before", "inside");
+	expect_replica();
+	expect_state_file("resync_window", "open");
+	snprintf(line, sizeof(line), "%" PRIu64, sb);
+	expect_state_file("resync_window_open_seq", line);
+	expect_state_file("resync_bytes", "65664");
+	expect_state_file("resync_diff_bytes", "12288");
+	{
+		const char *argv[] = { t_bin("ferry-ps"), "status", "--data",
+				       rs_srv.data, T_MACHINE, NULL };
+		char buf[2048];
+		ssize_t len;
+
+		snprintf(out, sizeof(out), "%s/status.txt", t_scratch());
+		CHECK(t_run(argv, out) == 0, "ferry-ps status");
+		len = t_read_file(out, buf, sizeof(buf) - 1);
+		buf[len > 0 ? len : 0] = '\0';
+		CHECK(strstr(buf, "resync_window open\n") &&
+		      strstr(buf, "resync_diff_bytes 12288\n") &&
+		      strstr(buf, "resync: 5.344 bytes received per byte that "
+			     "differed"), "ferry-ps status:\n%s", buf);
+	}
+	printf("ok resync window opens with a flagged segment at seq %" PRIu64
+	       ", tag inside refused; resync_bytes 65664, resync_diff_bytes "
+	       "12288 exact\n", sb);
+
+	restart();
+	state(&st);
+	CHECK(st.resync_window_open && st.resync_window_open_seq == sb &&
+	      st.resync_bytes == 65664 && st.resync_diff_bytes == 12288,
+	      "after restart: open %d since %" PRIu64 ", %" PRIu64 " / %"
+	      PRIu64, st.resync_window_open, st.resync_window_open_seq,
+	      st.resync_bytes, st.resync_diff_bytes);
+
+	/* C: only markers, so [start, end) is empty; block 3 back to zeros */
+	sc = b_end;
+	{
+		const struct rs_rec c[] = {
+			{ HRL_RESYNC_ZERO, sc, CHUNK_OFF + 3 * 4096, 4096, NULL, NULL },
+			{ HRL_TAG, sc, 0, 0, "still", NULL },
+		};
+
+		n = build(sc, HRL_SEG_RESYNC, c, 2, &c_end);
+	}
+	CHECK(c_end == sc, "C ends at %" PRIu64, c_end);
+	upload(n);
+	wait_state(sc, 65664 + 64);
+	snprintf(line, sizeof(line), "tag still at seq %" PRIu64 " refused: "
+		 "resync window open since seq %" PRIu64, sc, sb);
+	expect_log(line);
+	state(&st);
+	CHECK(st.resync_window_open && st.resync_diff_bytes == 12288 + 4096 &&
+	      st.resync_zero_bytes == ZERO_LEN + 4096, "after C: open %d, diff %"
+	      PRIu64 ", zero %" PRIu64, st.resync_window_open,
+	      st.resync_diff_bytes, st.resync_zero_bytes);
+
+	/* D: unflagged, the window closes at its start; points again */
+	{
+		const struct rs_rec d[] = {
+			{ HRL_WRITE, sc, 0x60000, 4096, NULL, w1 },
+			{ HRL_TAG, sc + 1, 0, 0, "after", NULL },
+		};
+
+		n = build(sc, 0, d, 2, &d_end);
+	}
+	upload(n);
+	wait_state(d_end, 0);
+	state(&st);
+	CHECK(!st.resync_window_open && st.resync_window_close_seq == sc &&
+	      st.resync_window_open_seq == sb && st.resync_windows == 1,
+	      "after D: open %d, [%" PRIu64 ", %" PRIu64 "), want [%" PRIu64
+	      ", %" PRIu64 ")", st.resync_window_open,
+	      st.resync_window_open_seq, st.resync_window_close_seq, sb, sc);
+	snprintf(line, sizeof(line), "resync window closed at seq %" PRIu64
+		 " (open since seq %" PRIu64, sc, sb);
+	expect_log(line);
+	expect_points(sb, sc, "after", "still");
+	expect_replica();
+	expect_state_file("resync_window", "closed");
+	printf("ok resync window closes at seq %" PRIu64 " with the next "
+	       "unflagged segment; state survived a restart; no point in "
+	       "(%" PRIu64 ", %" PRIu64 "]\n", sc, sb, sc);
+	ps_client_close(rs_c);
+	t_server_kill(&rs_srv);
+	free(model);
+	free(seg);
+}
