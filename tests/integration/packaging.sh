@@ -35,7 +35,10 @@ contains()
 P=$B/pkg
 contains "$P/ferry-agent_${VER}_amd64.deb" /usr/sbin/ferryd /usr/sbin/ferryctl \
 	/lib/systemd/system/ferryd.service /etc/ferry/ferryd.conf \
-	/usr/lib/modules-load.d/ferry.conf
+	/usr/lib/modules-load.d/ferry.conf \
+	/usr/share/initramfs-tools/hooks/ferry \
+	/usr/share/initramfs-tools/scripts/local-top/ferry \
+	/usr/lib/systemd/system-shutdown/ferry /usr/share/doc/ferry/boot.md
 contains "$P/ferry-ps_${VER}_amd64.deb" /usr/sbin/ferry-ps \
 	/lib/systemd/system/ferry-ps.service
 contains "$P/ferry-tools_${VER}_amd64.deb" /usr/bin/hrl
@@ -45,6 +48,18 @@ dpkg-deb -f "$P/ferry-agent_${VER}_amd64.deb" Depends | grep -q liburing ||
 	fail "ferry-agent does not depend on liburing"
 dpkg-deb -I "$P/ferry-agent_${VER}_amd64.deb" conffiles | grep -q ferryd.conf ||
 	fail "ferryd.conf is not a conffile"
+# boot and shutdown hooks (docs/boot.md): executable, and the initramfs is
+# rebuilt when the agent is installed
+agent_list=$(dpkg-deb -c "$P/ferry-agent_${VER}_amd64.deb")
+for p in usr/share/initramfs-tools/hooks/ferry \
+	 usr/share/initramfs-tools/scripts/local-top/ferry \
+	 usr/lib/systemd/system-shutdown/ferry; do
+	grep -q "^-rwxr-xr-x .* ./$p\$" <<<"$agent_list" ||
+		fail "ferry-agent: $p is not an executable file"
+done
+postinst=$(dpkg-deb -I "$P/ferry-agent_${VER}_amd64.deb" postinst)
+grep -q 'update-initramfs -u' <<<"$postinst" ||
+	fail "ferry-agent's postinst does not update the initramfs"
 
 # DKMS, in a private tree: nothing is installed on this machine.
 dpkg-deb -x "$P/ferry-dkms_${VER}_all.deb" "$T/root"
