@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,29 +174,125 @@ static int compare_blocks(struct hashcmp_job *j, struct pending *p,
 	return 0;
 }
 
-/* Chunk i of a batch whose replica hash is rh (NULL: none). */
-static int compare_chunk(struct hashcmp_job *j, struct pending *p,
-			 uint64_t off, uint64_t clen, const uint8_t *rh,
-			 uint8_t *buf, uint8_t (*bh)[32], char *err,
-			 size_t errlen)
+/* The replica's hashes of one batch of chunks, fetched beside the reads. */
+struct fetch {
+	struct hashcmp_job *j;
+	uint64_t off;
+	uint32_t count;
+	uint8_t (*rh)[32];
+	size_t n;		/* hashes that came back */
+	int ret;
+	char err[PS_ERR_LEN];
+};
+
+static void *fetch_main(void *arg)
 {
-	uint8_t lh[32];
+	struct fetch *f = arg;
+
+	f->n = 0;
+	f->ret = f->j->ops->hashes(f->j->arg, HASHCMP_CHUNK, f->off, f->count,
+				   f->rh, &f->n, f->err, sizeof(f->err));
+	if (f->ret == -ENOENT)		/* no replica: nothing is equal */
+		f->ret = 0;
+	return NULL;
+}
+
+/* SHA-256 of nr chunks of the local disk from off into lh[]. */
+static int hash_local(struct hashcmp_job *j, uint64_t off, uint32_t nr,
+		      uint8_t *buf, uint8_t (*lh)[32], char *err,
+		      size_t errlen)
+{
+	uint32_t i;
+	int ret;
+
+	for (i = 0; i < nr; i++, off += HASHCMP_CHUNK) {
+		uint64_t clen = min_u64(HASHCMP_CHUNK, j->size - off);
+
+		if (stopped(j)) {
+			snprintf(err, errlen, "stopped");
+			return -ECANCELED;
+		}
+		ret = j->ops->read(j->arg, off, buf, clen, err, errlen);
+		if (!ret)
+			ret = sha256(buf, clen, lh[i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* Chunk at off whose hash is lh, the replica's rh (NULL: none). */
+static int compare_chunk(struct hashcmp_job *j, struct pending *p,
+			 uint64_t off, uint64_t clen, const uint8_t *lh,
+			 const uint8_t *rh, uint8_t *buf, uint8_t (*bh)[32],
+			 char *err, size_t errlen)
+{
 	int ret;
 
 	if (!rh)
 		return differs(j, p, off, clen, err, errlen);
+	if (!memcmp(lh, rh, 32))
+		return 0;
 	ret = j->ops->read(j->arg, off, buf, clen, err, errlen);
 	if (ret)
-		return ret;
-	ret = sha256(buf, clen, lh);
-	if (ret || !memcmp(lh, rh, 32))
 		return ret;
 	return compare_blocks(j, p, off, clen, buf, bh, err, errlen);
 }
 
+/*
+ * One batch: the replica's chunk hashes are fetched by a second thread
+ * while this one reads and hashes the same chunks, so the server and the
+ * agent hash at once.  Chunks that differ are read again for their 4 KiB
+ * pass (they are few).  A replica that ends inside the batch costs reads
+ * of chunks that then count as different anyway.
+ */
+static int compare_batch(struct hashcmp_job *j, struct pending *p,
+			 struct fetch *f, bool *replica_end, uint8_t *buf,
+			 uint8_t (*lh)[32], uint8_t (*bh)[32], char *err,
+			 size_t errlen)
+{
+	uint64_t off = f->off;
+	uint32_t nr = f->count, i;
+	bool async = false;
+	pthread_t t;
+	int ret;
+
+	f->n = 0;
+	f->ret = 0;
+	if (*replica_end)
+		nr = 0;
+	else if (!(async = !pthread_create(&t, NULL, fetch_main, f)))
+		fetch_main(f);
+	ret = f->ret ? 0 : hash_local(j, off, nr, buf, lh, err, errlen);
+	if (async)
+		pthread_join(t, NULL);
+	if (f->ret) {
+		snprintf(err, errlen, "%s", f->err);
+		return f->ret;
+	}
+	if (ret)
+		return ret;
+	*replica_end = *replica_end || f->n < f->count;
+	for (i = 0; i < f->count && !ret; i++) {
+		uint64_t clen = min_u64(HASHCMP_CHUNK, j->size - off);
+
+		ret = compare_chunk(j, p, off, clen, lh[i],
+				    i < f->n && i < nr ? f->rh[i] : NULL, buf,
+				    bh, err, errlen);
+		off += clen;
+		/* hand finished ranges to the reader early */
+		if (!ret && p->len && p->off + p->len < off)
+			ret = flush(j, p, err, errlen);
+		account(j, clen, 0, 0);
+	}
+	return ret;
+}
+
 int hashcmp_compare(struct hashcmp_job *j, char *err, size_t errlen)
 {
+	struct fetch *f = calloc(1, sizeof(*f));
 	uint8_t (*rh)[32] = malloc(HASHCMP_BATCH * 32);
+	uint8_t (*lh)[32] = malloc(HASHCMP_BATCH * 32);
 	uint8_t (*bh)[32] = malloc(BLOCKS_PER_CHUNK * 32);
 	uint8_t *buf = aligned_alloc(4096, HASHCMP_CHUNK);
 	struct pending p = { 0 };
@@ -204,51 +301,38 @@ int hashcmp_compare(struct hashcmp_job *j, char *err, size_t errlen)
 	int ret = 0;
 
 	j->ranges = 0;
-	if (!rh || !bh || !buf) {
+	if (!f || !rh || !lh || !bh || !buf) {
 		snprintf(err, errlen, "out of memory");
 		ret = -ENOMEM;
 		goto out;
 	}
+	f->j = j;
+	f->rh = rh;
+	/* no replica, or an empty one: nothing to read */
+	f->count = 1;
+	fetch_main(f);
+	ret = f->ret;
+	if (ret)
+		snprintf(err, errlen, "%s", f->err);
+	replica_end = !f->n;
 	while (off < j->size && !ret) {
 		uint64_t left = j->size - off;
-		uint32_t count = min_u64(HASHCMP_BATCH,
-					 (left + HASHCMP_CHUNK - 1) /
-					 HASHCMP_CHUNK), i;
-		size_t n = 0;
 
-		if (!replica_end) {
-			ret = j->ops->hashes(j->arg, HASHCMP_CHUNK, off, count,
-					     rh, &n, err, errlen);
-			if (ret == -ENOENT)
-				ret = 0;
-			if (ret)
-				break;
-			replica_end = n < count;
-		}
-		for (i = 0; i < count && !ret; i++) {
-			uint64_t clen = min_u64(HASHCMP_CHUNK, j->size - off);
-
-			if (stopped(j)) {
-				snprintf(err, errlen, "stopped");
-				ret = -ECANCELED;
-				break;
-			}
-			ret = compare_chunk(j, &p, off, clen,
-					    i < n ? rh[i] : NULL, buf, bh, err,
-					    errlen);
-			off += clen;
-			/* hand finished ranges to the reader early */
-			if (!ret && p.len && p.off + p.len < off)
-				ret = flush(j, &p, err, errlen);
-			account(j, clen, 0, 0);
-		}
+		f->off = off;
+		f->count = min_u64(HASHCMP_BATCH,
+				   (left + HASHCMP_CHUNK - 1) / HASHCMP_CHUNK);
+		ret = compare_batch(j, &p, f, &replica_end, buf, lh, bh, err,
+				    errlen);
+		off = min_u64(j->size, off + (uint64_t)f->count * HASHCMP_CHUNK);
 	}
 	if (!ret)
 		ret = flush(j, &p, err, errlen);
 out:
 	free(buf);
 	free(bh);
+	free(lh);
 	free(rh);
+	free(f);
 	return ret;
 }
 

@@ -282,8 +282,7 @@ int hashcmp_init(struct ferryd *fd, char *why, size_t len)
 	int ret;
 
 	hc.fd = fd;
-	hc.stop = 0;
-	hc.nq = 0;
+	hc.stop = 0;	/* requests made before now stay queued */
 	ret = -pthread_create(&hc.thread, NULL, hashcmp_main, fd);
 	if (ret) {
 		snprintf(why, len, "hash-compare thread: %s", strerror(-ret));

@@ -4,7 +4,7 @@
  * sides in memory behind struct hashcmp_ops and a resync_queue() that
  * records ranges: equal disks, blocks differing inside a chunk and across
  * a chunk boundary (coalesced), a short last chunk and block, a replica
- * shorter than the disk or missing (not read), a disk of more than one
+ * shorter than the disk or missing (then not read at all), a disk of more than one
  * batch of chunk hashes, the spool's extents never queued, stop, and the
  * status line.
  */
@@ -65,6 +65,7 @@ struct fake {
 	uint8_t *remote;	/* NULL: no replica */
 	uint64_t rsize;
 	uint64_t read_bytes;
+	uint64_t read_end;	/* highest offset read */
 	unsigned int requests;
 	volatile int stop;
 	unsigned int stop_after;	/* reads, 0: never */
@@ -81,6 +82,8 @@ static int fake_read(void *arg, uint64_t off, void *buf, size_t len,
 	assert_int_equal((uintptr_t)buf % 4096, 0);
 	memcpy(buf, f->local + off, len);
 	f->read_bytes += len;
+	if (off + len > f->read_end)
+		f->read_end = off + len;
 	if (f->stop_after && f->read_bytes >= f->stop_after * HASHCMP_CHUNK)
 		f->stop = 1;
 	return 0;
@@ -195,7 +198,7 @@ static void test_equal(void **state)
 	assert_int_equal(st.compared, 4 * MIB);
 	assert_int_equal(st.differing, 0);
 	assert_int_equal(f->read_bytes, 4 * MIB);
-	assert_int_equal(f->requests, 1);	/* no 4 KiB pass */
+	assert_int_equal(f->requests, 2);	/* probe, batch; no 4 KiB pass */
 	fake_free(f);
 }
 
@@ -224,8 +227,8 @@ static void test_blocks_coalesced(void **state)
 	assert_int_equal(st.differing, 7 * BLK);
 	assert_int_equal(st.queued, 7 * BLK);
 	assert_int_equal(st.compared, 4 * MIB);
-	/* one chunk batch, then 4 KiB hashes of chunks 0, 1 and 3 */
-	assert_int_equal(f->requests, 4);
+	/* probe, one batch, then 4 KiB hashes of chunks 0, 1 and 3 */
+	assert_int_equal(f->requests, 5);
 	fake_free(f);
 }
 
@@ -260,8 +263,8 @@ static void test_replica_shorter(void **state)
 	expect_ranges(want, 2);
 	assert_int_equal(st.compared, 5 * MIB);
 	assert_int_equal(st.differing, 2 * MIB);
-	/* chunk 4 is beyond the replica: never read */
-	assert_int_equal(f->read_bytes, 4 * MIB);
+	/* read beside the batch's hashes, then counted as different */
+	assert_int_equal(f->read_end, 5 * MIB);
 	fake_free(f);
 }
 
@@ -274,6 +277,7 @@ static void test_no_replica(void **state)
 	assert_int_equal(run(f, NULL, 0, NULL), 0);
 	expect_ranges(want, 1);
 	assert_int_equal(f->read_bytes, 0);
+	assert_int_equal(f->requests, 1);
 	assert_int_equal(st.differing, 3 * MIB + 512);
 	fake_free(f);
 }
@@ -292,7 +296,7 @@ static void test_batches(void **state)
 	flip(f, (uint64_t)HASHCMP_BATCH * HASHCMP_CHUNK);
 	assert_int_equal(run(f, NULL, 0, NULL), 0);
 	expect_ranges(want, 1);
-	assert_int_equal(f->requests, 2 + 2);
+	assert_int_equal(f->requests, 1 + 2 + 2);
 	assert_int_equal(st.compared, size);
 	fake_free(f);
 }
