@@ -60,6 +60,15 @@ int hashcmp_request(struct ferryd *fd, uint32_t kid);
 void hashcmp_get_stat(struct ferryd *fd, struct hashcmp_stat *st);
 
 /*
+ * After hashcmp_stop(): the disks whose compare was asked for and did not
+ * finish (still queued, or interrupted by the stop), at most max into
+ * kids; how many.  Their replicas may still differ: ferryd keeps them so
+ * the next start compares them again.
+ */
+unsigned int hashcmp_unfinished(struct ferryd *fd, uint32_t *kids,
+				unsigned int max);
+
+/*
  * One line for ferryctl status, without newline: "hash-compare of vdb
  * 55% (563 MiB of 1.0 GiB), 12 MiB differ, 120 MiB/s, ETA 0:04", the wait
  * message, or the last result; "" when there never was a compare.

@@ -30,6 +30,8 @@
 #include "ship.h"
 
 #define HASHCMP_PATIENCE_S	60	/* without progress of the server */
+#define RETRY_MIN_S		5	/* server unreachable: first wait */
+#define RETRY_MAX_S		300
 #define HASHCMP_QUEUE		FERRYD_MAX_DISKS
 
 static struct {
@@ -226,11 +228,46 @@ static void finish(const struct target *t, const struct hashcmp_job *j,
 	fprintf(stderr, "ferryd: hash-compare of %s\n", line);
 }
 
+/* Wait s seconds, or less when ferryd stops; false when it stops. */
+static bool nap(unsigned int s)
+{
+	struct timespec until;
+	bool stop;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += s;
+	pthread_mutex_lock(&hc.lock);
+	while (!hc.stop &&
+	       pthread_cond_timedwait(&hc.cond, &hc.lock, &until) != ETIMEDOUT)
+		;
+	stop = hc.stop;
+	pthread_mutex_unlock(&hc.lock);
+	return !stop;
+}
+
+static void reset_stat(uint32_t kid, uint64_t size, const char *msg)
+{
+	pthread_mutex_lock(&hc.lock);
+	hc.st.active = true;
+	hc.st.kid = kid;
+	hc.st.disk_bytes = size;
+	hc.st.compared = hc.st.differing = hc.st.queued = 0;
+	hc.st.started_ns = real_ns();
+	snprintf(hc.st.msg, sizeof(hc.st.msg), "%s", msg);
+	pthread_mutex_unlock(&hc.lock);
+}
+
+/*
+ * Compare disk kid; while the server cannot be reached, again with
+ * backoff.  Interrupted by a stop, the disk goes back to the head of the
+ * queue, where hashcmp_unfinished() finds it.
+ */
 static void run_one(struct ferryd *fd, uint32_t kid)
 {
 	struct hashcmp_job j = { .stop = &hc.stop, .lock = &hc.lock,
 				 .st = &hc.st };
-	char err[PS_ERR_LEN] = "";
+	unsigned int backoff = RETRY_MIN_S;
+	char err[PS_ERR_LEN] = "", msg[160];
 	struct target t;
 	uint64_t t0 = real_ns();
 	int ret;
@@ -240,17 +277,34 @@ static void run_one(struct ferryd *fd, uint32_t kid)
 			"protected any more\n", kid);
 		return;
 	}
-	pthread_mutex_lock(&hc.lock);
-	hc.st.active = true;
-	hc.st.kid = kid;
-	hc.st.disk_bytes = t.size;
-	hc.st.compared = hc.st.differing = hc.st.queued = 0;
-	hc.st.started_ns = t0;
-	snprintf(hc.st.msg, sizeof(hc.st.msg), "starting");
-	pthread_mutex_unlock(&hc.lock);
 	fprintf(stderr, "ferryd: hash-compare of %s (%s, %" PRIu64 " bytes, "
 		"server disk %s) started\n", t.spec, t.path, t.size, t.disk);
-	ret = compare(fd, kid, &t, &j, err, sizeof(err));
+	for (;;) {
+		reset_stat(kid, t.size, "starting");
+		ret = compare(fd, kid, &t, &j, err, sizeof(err));
+		if (ret != -EAGAIN)
+			break;
+		snprintf(msg, sizeof(msg), "%.120s; again in %u s", err,
+			 backoff);
+		fprintf(stderr, "ferryd: hash-compare of %s: %s\n", t.spec, msg);
+		reset_stat(kid, t.size, msg);
+		if (!nap(backoff)) {
+			ret = -ECANCELED;
+			break;
+		}
+		backoff = backoff * 2 > RETRY_MAX_S ? RETRY_MAX_S : backoff * 2;
+	}
+	if (ret == -ECANCELED) {
+		snprintf(err, sizeof(err), "interrupted: ferryd is stopping");
+		pthread_mutex_lock(&hc.lock);
+		if (hc.nq < HASHCMP_QUEUE) {
+			memmove(hc.queue + 1, hc.queue,
+				hc.nq * sizeof(hc.queue[0]));
+			hc.queue[0] = kid;
+			hc.nq++;
+		}
+		pthread_mutex_unlock(&hc.lock);
+	}
 	finish(&t, &j, ret, err, t0);
 }
 
@@ -325,6 +379,19 @@ int hashcmp_request(struct ferryd *fd, uint32_t kid)
 	pthread_cond_signal(&hc.cond);
 	pthread_mutex_unlock(&hc.lock);
 	return ret;
+}
+
+unsigned int hashcmp_unfinished(struct ferryd *fd, uint32_t *kids,
+				unsigned int max)
+{
+	unsigned int n;
+
+	(void)fd;
+	pthread_mutex_lock(&hc.lock);
+	n = hc.nq < max ? hc.nq : max;
+	memcpy(kids, hc.queue, n * sizeof(*kids));
+	pthread_mutex_unlock(&hc.lock);
+	return n;
 }
 
 void hashcmp_get_stat(struct ferryd *fd, struct hashcmp_stat *st)
