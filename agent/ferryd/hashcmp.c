@@ -489,8 +489,7 @@ void hashcmp_status_line(const struct hashcmp_stat *st, char *buf,
 		return;
 	}
 	if (st->msg[0] && !st->compared) {
-		snprintf(buf, len, "hash-compare of disk %u: %s", st->kid,
-			 st->msg);
+		snprintf(buf, len, "hash-compare of %s: %s", st->disk, st->msg);
 		return;
 	}
 	clock_gettime(CLOCK_REALTIME, &t);
@@ -500,9 +499,9 @@ void hashcmp_status_line(const struct hashcmp_stat *st, char *buf,
 		rate = st->compared / (el_ns / 1e9);
 	if (rate > 0 && st->disk_bytes > st->compared)
 		eta = (st->disk_bytes - st->compared) / rate;
-	n = snprintf(buf, len, "hash-compare of disk %u %.0f%% (%.0f MiB of "
+	n = snprintf(buf, len, "hash-compare of %s %.0f%% (%.0f MiB of "
 		     "%.0f MiB), %.1f MiB differ, %.1f MiB queued, %.0f MiB/s",
-		     st->kid, st->disk_bytes ?
+		     st->disk, st->disk_bytes ?
 		     100.0 * st->compared / st->disk_bytes : 0.0,
 		     st->compared / mib, st->disk_bytes / mib,
 		     st->differing / mib, st->queued / mib, rate / mib);

@@ -48,6 +48,7 @@ struct hashcmp_stat {
 	uint64_t total_differing;
 	uint32_t pending;		/* requests waiting behind this one */
 	char last[200];			/* result of the last run, "" if none */
+	char disk[64];			/* the disk being compared, as named */
 };
 
 /* Start the comparer thread.  0 or -errno with why. */
@@ -69,9 +70,10 @@ unsigned int hashcmp_unfinished(struct ferryd *fd, uint32_t *kids,
 				unsigned int max);
 
 /*
- * One line for ferryctl status, without newline: "hash-compare of vdb
- * 55% (563 MiB of 1.0 GiB), 12 MiB differ, 120 MiB/s, ETA 0:04", the wait
- * message, or the last result; "" when there never was a compare.
+ * One line for ferryctl status, without newline: "hash-compare of /dev/vdb
+ * 55% (563 MiB of 1024 MiB), 12.0 MiB differ, 12.0 MiB queued, 120 MiB/s,
+ * ETA 0:04", the wait message, or the last result; "" when there never
+ * was a compare.
  */
 void hashcmp_status_line(const struct hashcmp_stat *st, char *buf,
 			 size_t len);

@@ -245,12 +245,13 @@ static bool nap(unsigned int s)
 	return !stop;
 }
 
-static void reset_stat(uint32_t kid, uint64_t size, const char *msg)
+static void reset_stat(uint32_t kid, const struct target *t, const char *msg)
 {
 	pthread_mutex_lock(&hc.lock);
 	hc.st.active = true;
 	hc.st.kid = kid;
-	hc.st.disk_bytes = size;
+	snprintf(hc.st.disk, sizeof(hc.st.disk), "%.63s", t->spec);
+	hc.st.disk_bytes = t->size;
 	hc.st.compared = hc.st.differing = hc.st.queued = 0;
 	hc.st.started_ns = real_ns();
 	snprintf(hc.st.msg, sizeof(hc.st.msg), "%s", msg);
@@ -280,14 +281,14 @@ static void run_one(struct ferryd *fd, uint32_t kid)
 	fprintf(stderr, "ferryd: hash-compare of %s (%s, %" PRIu64 " bytes, "
 		"server disk %s) started\n", t.spec, t.path, t.size, t.disk);
 	for (;;) {
-		reset_stat(kid, t.size, "starting");
+		reset_stat(kid, &t, "starting");
 		ret = compare(fd, kid, &t, &j, err, sizeof(err));
 		if (ret != -EAGAIN)
 			break;
 		snprintf(msg, sizeof(msg), "%.120s; again in %u s", err,
 			 backoff);
 		fprintf(stderr, "ferryd: hash-compare of %s: %s\n", t.spec, msg);
-		reset_stat(kid, t.size, msg);
+		reset_stat(kid, &t, msg);
 		if (!nap(backoff)) {
 			ret = -ECANCELED;
 			break;

@@ -350,16 +350,17 @@ static void test_status_line(void **state)
 	assert_string_equal(buf, "");
 	s.active = true;
 	s.kid = 2;
+	snprintf(s.disk, sizeof(s.disk), "/dev/vdb");
 	snprintf(s.msg, sizeof(s.msg), "waiting for the server");
 	hashcmp_status_line(&s, buf, sizeof(buf));
-	assert_string_equal(buf, "hash-compare of disk 2: waiting for the server");
+	assert_string_equal(buf, "hash-compare of /dev/vdb: waiting for the server");
 	s.msg[0] = 0;
 	s.disk_bytes = 1024 * MIB;
 	s.compared = 512 * MIB;
 	s.differing = 3 * MIB;
 	s.queued = 3 * MIB;
 	hashcmp_status_line(&s, buf, sizeof(buf));
-	assert_non_null(strstr(buf, "hash-compare of disk 2 50% (512 MiB of "
+	assert_non_null(strstr(buf, "hash-compare of /dev/vdb 50% (512 MiB of "
 			       "1024 MiB), 3.0 MiB differ, 3.0 MiB queued"));
 	s.active = false;
 	snprintf(s.last, sizeof(s.last), "vdb: 1 bytes compared");
