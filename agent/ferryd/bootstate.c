@@ -171,6 +171,14 @@ static void boot_id(uint8_t out[16])
 	fclose(f);
 }
 
+static bool same_boot(const struct bs_hdr *h)
+{
+	uint8_t id[16];
+
+	boot_id(id);
+	return !memcmp(h->boot_id, id, 16);
+}
+
 static uint32_t table_crc(struct bs_hdr *h)
 {
 	uint32_t saved = h->crc, c;
@@ -438,13 +446,11 @@ static void clean_check(struct ferry_dev *kd, const struct bs_hdr *prev,
 			char *why, size_t len)
 {
 	struct ferry_stats st;
-	uint8_t id[16];
 
-	boot_id(id);
 	why[0] = 0;
 	if (!prev)
 		snprintf(why, len, "ferryd did not start in this boot");
-	else if (memcmp(prev->boot_id, id, 16))
+	else if (!same_boot(prev))
 		snprintf(why, len, "ferryd did not run in this boot (the file says %s of an earlier one)",
 			 state_name(prev->state));
 	else if (prev->state != BS_PARKED)
@@ -630,6 +636,12 @@ int bootstate_shutdown_save(struct ferryd *fd)
 	if (!img)
 		return 1;
 	prev = bdev_prev(&w);
+	if (prev && prev->state == BS_CLEAN && same_boot(prev)) {
+		fprintf(stderr, "ferryd: shutdown-save: already saved in this boot (CLEAN), kept\n");
+		free(prev);
+		free(img);
+		return 0;
+	}
 	kd.fd = open(fd->conf.device, O_RDWR | O_CLOEXEC);
 	clean_check(&kd, prev, unclean, sizeof(unclean));
 	h = img;
@@ -734,17 +746,15 @@ static void resume_disk(struct ferryd *fd, struct resync *rs,
 			unsigned int *clean_disks)
 {
 	const struct bs_disk *e = find_entry(prev, dd);
-	uint8_t id[16];
 	const char *why;
 
-	boot_id(id);
 	if (e && attached_early(dd->id.dev)) {
 		*clean_bytes += queue_bits(rs, dd->kid, e,
 					   (uint8_t *)prev + e->bitmap_off);
 		(*clean_disks)++;
 		return;
 	}
-	if (prev && !memcmp(prev->boot_id, id, 16) && !e)
+	if (prev && same_boot(prev) && !e)
 		return;		/* restarted in this boot: the ring kept all */
 	if (!resync_initial_done(rs, dd->kid))
 		return;		/* the initial copy does (or resumes) it all */
@@ -826,6 +836,16 @@ int bootstate_start(struct ferryd *fd, struct resync *rs, char *why,
 		 fd->conf.spool_dir);
 	if (!bs_read_file(path, &buf, &size, prev_why, sizeof(prev_why)))
 		prev = buf;
+	if (prev)
+		fprintf(stderr, "ferryd: boot state: %s, written %llu s ago%s, %u disks saved\n",
+			state_name(prev->state),
+			(unsigned long long)((now_ns() - prev->time_ns) / 1000000000ull),
+			same_boot(prev) ? " in this boot" : " in an earlier boot",
+			prev->nr_disks);
+	else
+		fprintf(stderr, "ferryd: boot state: %s\n", prev_why);
+	if (!rs)
+		fprintf(stderr, "ferryd: boot state: no resync engine: nothing re-read, nothing compared\n");
 	for (i = 0; rs && i < fd->dv.nr_disks; i++)
 		resume_disk(fd, rs, prev, prev_why, &fd->dv.disks[i],
 			    &clean_bytes, &clean_disks);
@@ -857,6 +877,7 @@ int bootstate_start(struct ferryd *fd, struct resync *rs, char *why,
 
 int bootstate_stop(struct ferryd *fd, char *why, size_t len)
 {
+	struct hashcmp_stat hs;
 	struct spool_stat ss;
 	struct ferry_stats st;
 	unsigned int i, tries;
@@ -891,6 +912,11 @@ int bootstate_stop(struct ferryd *fd, char *why, size_t len)
 		snprintf(why, len, "the ring still holds %llu bytes after parking",
 			 (unsigned long long)st.ring_used);
 		return -EBUSY;
+	}
+	hashcmp_get_stat(fd, &hs);
+	if (hs.active || hs.pending) {
+		fprintf(stderr, "ferryd: stop: a hash-compare did not finish: the next boot compares again\n");
+		return 0;
 	}
 	r = write_state(BS_PARKED, fd->dr.machine_id, why, len);
 	if (!r)
