@@ -441,6 +441,8 @@ int hashcmp_wait_applied(struct hashcmp_job *j, struct ps_client *pc,
 	uint64_t moved = mono_s();
 	char msg[160], why[PS_ERR_LEN] = "";
 
+	if (!target)		/* nothing sealed: nothing to wait for */
+		return 0;
 	for (;;) {
 		if (stopped(j)) {
 			snprintf(err, errlen, "stopped");

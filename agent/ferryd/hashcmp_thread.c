@@ -405,10 +405,22 @@ void hashcmp_get_stat(struct ferryd *fd, struct hashcmp_stat *st)
 
 /* ---- ferryctl resync DISK [--full] -------------------------------------- */
 
+/* " (/dev/vdb)" after a disk's name, unless the name is that path. */
+static void dev_suffix(const char *spec, const struct disk_id *id, char *buf,
+		       size_t len)
+{
+	snprintf(buf, len, "/dev/%.32s", id->name);
+	if (!strcmp(buf, spec))
+		buf[0] = '\0';
+	else
+		snprintf(buf, len, " (/dev/%.32s)", id->name);
+}
+
 /* The protected disk spec names: its ring id.  0 or -errno with why. */
 static int resolve(struct ferryd *fd, const char *spec, uint32_t *kid,
 		   struct disk_id *id, char *why, size_t len)
 {
+	char dev[48];
 	unsigned int i;
 	int ret;
 
@@ -425,15 +437,17 @@ static int resolve(struct ferryd *fd, const char *spec, uint32_t *kid,
 		}
 	}
 	pthread_mutex_unlock(&fd->dv.lock);
-	if (ret)
-		snprintf(why, len, "%s (/dev/%s): not protected by ferryd "
-			 "(ferryctl attach it first)", spec, id->name);
+	if (ret) {
+		dev_suffix(spec, id, dev, sizeof(dev));
+		snprintf(why, len, "%s%s: not protected by ferryd (ferryctl "
+			 "attach it first)", spec, dev);
+	}
 	return ret;
 }
 
 int hashcmp_ctl(struct ferryd *fd, const char *args, FILE *f)
 {
-	char spec[256], why[PS_ERR_LEN], *sp;
+	char spec[256], why[PS_ERR_LEN], dev[48], *sp;
 	struct disk_id id;
 	bool full = false;
 	uint32_t kid;
@@ -454,6 +468,7 @@ int hashcmp_ctl(struct ferryd *fd, const char *args, FILE *f)
 		fprintf(f, "ferryctl resync: %s\n", why);
 		return 1;
 	}
+	dev_suffix(spec, &id, dev, sizeof(dev));
 	if (!fd->rsync) {
 		fprintf(f, "ferryctl resync: %s: the resync engine is not "
 			"running\n", spec);
@@ -466,9 +481,8 @@ int hashcmp_ctl(struct ferryd *fd, const char *args, FILE *f)
 				"disk: %s\n", spec, strerror(-ret));
 			return 1;
 		}
-		fprintf(f, "%s (/dev/%s): the whole disk is queued to be "
-			"re-read and sent; progress in ferryctl status\n",
-			spec, id.name);
+		fprintf(f, "%s%s: the whole disk is queued to be re-read "
+			"and sent; progress in ferryctl status\n", spec, dev);
 		return 0;
 	}
 	if (fd->conf.ship != SPOOL_ACK_SERVER) {
@@ -483,7 +497,7 @@ int hashcmp_ctl(struct ferryd *fd, const char *args, FILE *f)
 		fprintf(f, "ferryctl resync: %s: %s\n", spec, strerror(-ret));
 		return 1;
 	}
-	fprintf(f, "%s (/dev/%s): hash-compare with the replica requested; "
-		"progress in ferryctl status\n", spec, id.name);
+	fprintf(f, "%s%s: hash-compare with the replica requested; "
+		"progress in ferryctl status\n", spec, dev);
 	return 0;
 }

@@ -25,17 +25,15 @@
 #include <unistd.h>
 
 #include <ferry/hrl.h>
-#include <ferry/ps_auth.h>
 #include <ferry/ps_client.h>
 
 #include "../../agent/ferryd/hashcmp.h"
 #include "../../agent/ferryd/resync.h"
-#include "ps_harness.h"
+#include "hashcmp_replica.h"
 
 #define MIB		(1ull << 20)
 #define BLK		4096ull
 #define KID		5
-#define SEG_DATA	(8 * MIB)	/* image bytes per segment */
 
 static const uint8_t uuid[16] = { 0xfe, 0x77, 1, 2, 3, 4, 5, 6,
 				   7, 8, 9, 10, 11, 12, 13, 14 };
@@ -67,81 +65,9 @@ int resync_queue_disk(struct resync *rs, uint32_t kid, enum resync_reason why)
 	return -ENOSYS;
 }
 
-/* ---- the replica --------------------------------------------------------- */
-
 static struct t_server srv;
 static uint64_t dsize;		/* the image: a whole number of 512 B */
 static uint8_t *img;
-
-static void fill_image(void)
-{
-	uint64_t i;
-
-	img = malloc(dsize);
-	CHECK(img, "malloc");
-	for (i = 0; i < dsize; i += 8) {
-		uint64_t v = i * 0x9e3779b97f4a7c15ull;
-
-		memcpy(img + i, &v, 8);
-	}
-	memset(img + 2 * BLK, 0, BLK);		/* one zero block */
-}
-
-/* Upload the image as segments of HRL_WRITE records; returns end_seq. */
-static uint64_t upload_image(struct ps_client *pc)
-{
-	size_t cap = SEG_DATA + 2 * MIB, bytes;
-	uint8_t *buf = malloc(cap);
-	char path[600], err[PS_ERR_LEN];
-	uint64_t off = 0, seq = 1;
-	struct hrl_seg_info info;
-	struct hrl_seg_end e;
-	struct hrl_writer w;
-	struct ps_ack ack;
-	int fd, i;
-
-	CHECK(buf, "malloc");
-	snprintf(path, sizeof(path), "%s/seg.hrl", t_scratch());
-	while (off < dsize) {
-		uint64_t seg_end = off + SEG_DATA < dsize ? off + SEG_DATA : dsize;
-
-		memset(&info, 0, sizeof(info));
-		for (i = 0; i < 16; i++) {
-			sscanf(T_MACHINE + 2 * i, "%2hhx", &info.machine_id[i]);
-			info.segment_id[i] = (uint8_t)random();
-		}
-		info.created_ns = time(NULL) * 1000000000ull;
-		info.start_seq = seq;
-		info.nr_disks = 1;
-		info.disks[0].id = KID;
-		memcpy(info.disks[0].uuid, uuid, 16);
-		info.disks[0].size_bytes = dsize;
-		info.disks[0].lbs = 512;
-		CHECK(hrl_writer_init(&w, buf, cap, &info) == 0, "writer_init");
-		while (off < seg_end) {
-			uint64_t len = seg_end - off < MIB ? seg_end - off : MIB;
-			struct hrl_rec r = {
-				.seq = seq++, .kind = HRL_WRITE, .disk_id = KID,
-				.offset = off, .len = len,
-				.time_ns = info.created_ns,
-			};
-
-			CHECK(hrl_writer_add(&w, &r, img + off) == 0,
-			      "hrl_writer_add at %" PRIu64, off);
-			off += len;
-		}
-		CHECK(hrl_writer_finish(&w, &bytes, &e) == 0, "writer_finish");
-		CHECK(t_write_file(path, buf, bytes) == 0, "write %s", path);
-		fd = open(path, O_RDONLY);
-		CHECK(fd >= 0, "open %s", path);
-		CHECK(ps_client_upload(pc, fd, bytes, &ack, err,
-				       sizeof(err)) == 0, "upload: %s", err);
-		close(fd);
-		seq = e.end_seq;
-	}
-	free(buf);
-	return seq;
-}
 
 /* ---- the local disk ------------------------------------------------------ */
 
@@ -222,29 +148,6 @@ static void at_exit(void)
 	t_cleanup();
 }
 
-static struct ps_client *connect_registered(char *state_dir, size_t len)
-{
-	char err[PS_ERR_LEN], pfile[600], pass[PS_PASSPHRASE_MAX];
-	const char *argv[] = { t_bin("ferry-ps"), "passphrase", "--data",
-			       srv.data, NULL };
-	struct ps_client_conf cc = { 0 };
-	struct ps_client *pc;
-
-	snprintf(pfile, sizeof(pfile), "%s/pass", t_scratch());
-	CHECK(t_run(argv, pfile) == 0, "ferry-ps passphrase");
-	CHECK(ps_passphrase_read(pfile, pass, sizeof(pass), err,
-				 sizeof(err)) == 0, "%s", err);
-	snprintf(state_dir, len, "%s/state", t_scratch());
-	mkdir(state_dir, 0700);
-	CHECK(ps_register(srv.addr, pass, T_MACHINE, state_dir, err,
-			  sizeof(err)) == 0, "%s", err);
-	cc.server = srv.addr;
-	cc.dir = state_dir;
-	cc.machine_id = T_MACHINE;
-	CHECK(ps_client_open(&cc, &pc, err, sizeof(err)) == 0, "%s", err);
-	return pc;
-}
-
 int main(void)
 {
 	const char *mib = getenv("FERRY_HASHCMP_MIB");
@@ -262,15 +165,15 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	srandom(getpid());
 	dsize = (mib ? strtoull(mib, NULL, 10) : 6) * MIB + 8 * BLK + 512;
-	fill_image();
+	img = hc_image(dsize);
 	snprintf(srv.data, sizeof(srv.data), "%s/data", t_scratch());
 	snprintf(local_path, sizeof(local_path), "%s/disk.img", t_scratch());
 	t_server_start(&srv);
 	atexit(at_exit);
-	pc = connect_registered(state_dir, sizeof(state_dir));
+	pc = hc_register(&srv, state_dir, sizeof(state_dir));
 	memcpy(hd.uuid, uuid, 16);
 	ps_disk_name(&hd, disk, sizeof(disk));
-	end = upload_image(pc);
+	end = hc_upload_image(pc, img, dsize, KID, uuid);
 
 	/* the server applies the uploaded stream: the wait ends */
 	ret = hashcmp_wait_applied(&wj, pc, end, 30, err, sizeof(err));
