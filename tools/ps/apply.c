@@ -133,8 +133,13 @@ static void window_update(struct ps_machine *m, const struct ps_seg *seg,
 	}
 }
 
-/* Add the segment's resync counts to the totals.  Under m->lock. */
-static void count_resync(struct ps_machine *m, const struct hrl_apply *a)
+/*
+ * Add the segment's resync counts to the totals, and say how many ranges
+ * the stream could not give (metadata-only records, resync chunks older
+ * than the replica).  Under m->lock.
+ */
+static void count_resync(struct ps_machine *m, const struct ps_seg *seg,
+			 const struct hrl_apply *a)
 {
 	struct ps_state *st = &m->st;
 
@@ -148,6 +153,11 @@ static void count_resync(struct ps_machine *m, const struct hrl_apply *a)
 		       ", %" PRIu64 ")", m->id,
 		       a->resync_bytes, a->resync_diff_bytes, st->resync_bytes,
 		       st->resync_diff_bytes);
+	if (a->dirtied)
+		ps_log("machine %s: %s: %" PRIu64 " ranges not in the stream "
+		       "(metadata-only, or resync chunks older than the "
+		       "replica): the agent re-reads them", m->id, seg->name,
+		       a->dirtied);
 }
 
 static int apply_one(struct ps_server *srv, struct ps_machine *m,
@@ -164,6 +174,7 @@ static int apply_one(struct ps_server *srv, struct ps_machine *m,
 	rp->seg_flags = 0;
 	rp->a.resync_bytes = rp->a.resync_data_bytes = 0;
 	rp->a.resync_zero_bytes = rp->a.resync_diff_bytes = 0;
+	rp->a.dirtied = 0;
 	pthread_mutex_lock(&m->apply_lock);
 	ret = replay_segment(rp, seg, err, sizeof(err));
 	if (!ret)
@@ -177,7 +188,7 @@ static int apply_one(struct ps_server *srv, struct ps_machine *m,
 	}
 	pthread_mutex_lock(&m->lock);
 	window_update(m, seg, rp->seg_flags & HRL_SEG_RESYNC);
-	count_resync(m, &rp->a);
+	count_resync(m, seg, &rp->a);
 	pthread_mutex_unlock(&m->lock);
 	ret = save_points(srv, &ax, rp, seg);
 	pthread_mutex_lock(&m->lock);
