@@ -162,10 +162,13 @@ static void zero_chunk_hash(struct zero_hash *z, uint64_t len, uint8_t *buf,
 	memcpy(out, z->sha, 32);
 }
 
-/* Fill h->sha256 (digests in *dig); 0, or an error already answered. */
-static int hash_range(struct ps_conn *c, struct ps_machine *m, int fd,
-		      Ferry__Ps__ChunkHashes *h, uint64_t count,
-		      uint8_t (**dig)[32])
+/*
+ * Fill h->sha256 (digests in *dig); 0, -ENOMEM, or -EIO with *bad the
+ * offset that could not be read.  Answers nothing: the caller holds the
+ * apply lock and must not wait for the network meanwhile.
+ */
+static int hash_range(int fd, Ferry__Ps__ChunkHashes *h, uint64_t count,
+		      uint8_t (**dig)[32], uint64_t *bad)
 {
 	uint64_t size = h->disk_size, i;
 	struct zero_hash zh[2] = { { 0 } };
@@ -175,7 +178,7 @@ static int hash_range(struct ps_conn *c, struct ps_machine *m, int fd,
 	h->sha256 = calloc(count ? count : 1, sizeof(*h->sha256));
 	*dig = calloc(count ? count : 1, 32);
 	if (!buf || !h->sha256 || !*dig) {
-		ret = ps_conn_error(c, 500, "out of memory");
+		ret = -ENOMEM;
 		goto out;
 	}
 	for (i = 0; i < count && h->offset + i * h->chunk_size < size; i++) {
@@ -187,9 +190,8 @@ static int hash_range(struct ps_conn *c, struct ps_machine *m, int fd,
 			zero_chunk_hash(&zh[len != h->chunk_size], len, buf,
 					1 << 20, (*dig)[i]);
 		} else if (hash_chunk(fd, off, len, buf, 1 << 20, (*dig)[i])) {
-			ret = ps_conn_error(c, 500, "machine %s disk %s: read "
-					    "error at %" PRIu64, m->id, h->disk,
-					    off);
+			*bad = off;
+			ret = -EIO;
 			goto out;
 		}
 		h->sha256[i].data = (*dig)[i];
@@ -204,7 +206,7 @@ out:
 int ps_handle_hashes(struct ps_conn *c, struct ps_machine *m, const char *disk)
 {
 	Ferry__Ps__ChunkHashes h = FERRY__PS__CHUNK_HASHES__INIT;
-	uint64_t chunk, offset = 0, count;
+	uint64_t chunk, offset = 0, count, bad = 0;
 	uint8_t (*dig)[32] = NULL;
 	struct stat st;
 	char path[128];
@@ -235,10 +237,16 @@ int ps_handle_hashes(struct ps_conn *c, struct ps_machine *m, const char *disk)
 	h.applied_seq = m->replica_pos;
 	h.disk_size = fstat(fd, &st) ? 0 : st.st_size;
 	posix_fadvise(fd, offset, chunk * count, POSIX_FADV_SEQUENTIAL);
-	ret = hash_range(c, m, fd, &h, count, &dig);
+	ret = hash_range(fd, &h, count, &dig, &bad);
 	pthread_mutex_unlock(&m->apply_lock);
 	close(fd);
-	if (!ret)	/* answered outside the lock: the client may be slow */
+	/* answered outside the lock: the client may be slow */
+	if (ret == -EIO)
+		ret = ps_conn_error(c, 500, "machine %s disk %s: read error at "
+				    "%" PRIu64, m->id, disk, bad);
+	else if (ret)
+		ret = ps_conn_error(c, 500, "out of memory");
+	else
 		ret = reply_msg(c, &h.base);
 	free(dig);
 	free(h.sha256);
