@@ -329,11 +329,37 @@ int dev_spool_disk(const char *sysfs, struct spool *sp, dev_t *fs_dev,
 	return disk_whole(sysfs, st.st_dev, whole, start);
 }
 
+/* FIEMAP what walk() hands to fiemap_file(), partition start added. */
+static int gather(uint64_t start, int (*walk)(void *ctx, struct excl *x),
+		  void *ctx, struct ferry_extent *ext, unsigned int *n,
+		  char *why, size_t len)
+{
+	struct excl *x = calloc(1, sizeof(*x));
+	int r;
+
+	if (!x)
+		return -ENOMEM;
+	x->part_start = start;
+	x->why = why;
+	x->len = len;
+	r = walk(ctx, x);
+	if (!r) {
+		memcpy(ext, x->ext, x->n * sizeof(*ext));
+		*n = x->n;
+	}
+	free(x);
+	return r;
+}
+
+static int walk_spool(void *ctx, struct excl *x)
+{
+	return spool_for_each_file(ctx, fiemap_file, x);
+}
+
 int dev_spool_extents(const char *sysfs, struct spool *sp,
 		      struct ferry_extent *ext, unsigned int *n,
 		      char *why, size_t len)
 {
-	struct excl *x;
 	dev_t fs_dev, whole;
 	uint64_t start;
 	int r;
@@ -343,26 +369,26 @@ int dev_spool_extents(const char *sysfs, struct spool *sp,
 		snprintf(why, len, "spool: not on a block device ferryd knows");
 		return r;
 	}
-	x = calloc(1, sizeof(*x));
-	if (!x)
-		return -ENOMEM;
-	x->part_start = start;
-	x->why = why;
-	x->len = len;
-	r = spool_for_each_file(sp, fiemap_file, x);
-	if (!r) {
-		memcpy(ext, x->ext, x->n * sizeof(*ext));
-		*n = x->n;
-	}
-	free(x);
-	return r;
+	return gather(start, walk_spool, sp, ext, n, why, len);
+}
+
+struct one_file {
+	const char *path;
+	int fd;
+};
+
+static int walk_one(void *ctx, struct excl *x)
+{
+	struct one_file *f = ctx;
+
+	return fiemap_file(f->path, f->fd, x);
 }
 
 int dev_file_extents(const char *sysfs, const char *path, int fd,
 		     struct ferry_extent *ext, unsigned int *n, dev_t *whole,
 		     char *why, size_t len)
 {
-	struct excl *x;
+	struct one_file f = { .path = path, .fd = fd };
 	struct stat st;
 	uint64_t start;
 	int r;
@@ -377,19 +403,7 @@ int dev_file_extents(const char *sysfs, const char *path, int fd,
 			 path);
 		return r;
 	}
-	x = calloc(1, sizeof(*x));
-	if (!x)
-		return -ENOMEM;
-	x->part_start = start;
-	x->why = why;
-	x->len = len;
-	r = fiemap_file(path, fd, x);
-	if (!r) {
-		memcpy(ext, x->ext, x->n * sizeof(*ext));
-		*n = x->n;
-	}
-	free(x);
-	return r;
+	return gather(start, walk_one, &f, ext, n, why, len);
 }
 
 int dev_exclude_spool(struct dev *dv, struct dev_disk *dd, char *why,
