@@ -3,10 +3,10 @@
  * The hash-compare thread of ferryd (see hashcmp.h): a queue of ring disk
  * ids, run one after another.  For each disk:
  *
- *   1. take the spool's sealed end_seq now (target);
- *   2. wait until ferry-ps has applied up to target (so the backlog of the
- *      spool does not count as different), at most HASHCMP_PATIENCE_S
- *      without progress;
+ *   1. take the newest sealed segment and the spool's end_seq now;
+ *   2. wait until ferry-ps has acknowledged that segment and applied up to
+ *      end_seq (so the backlog of the spool does not count as different),
+ *      each at most HASHCMP_PATIENCE_S without progress;
  *   3. hashcmp_compare() the whole disk, the spool's own extents skipped,
  *      with differing blocks queued to the resync engine (RESYNC_HASH);
  *   4. log one line with the numbers.
@@ -155,6 +155,58 @@ static int open_server(struct ferryd *fd, struct ship_ident *id,
 	return ps_client_open(&cc, pc, err, len);
 }
 
+/* The id of the newest sealed segment not yet acknowledged, 0: none. */
+static uint64_t newest_unacked(struct spool *sp)
+{
+	struct spool_seg seg;
+	uint64_t id = 0;
+
+	while (!spool_next_unacked(sp, id, &seg))
+		id = seg.id;
+	return id;
+}
+
+/*
+ * Wait until the server has stored every segment up to id.  Resync chunks
+ * consume no seq, so the server's applied_seq alone cannot tell whether a
+ * segment holding only them has arrived; the spool's acknowledgements can.
+ * 0, -ETIMEDOUT after HASHCMP_PATIENCE_S without an acknowledgement, or
+ * -ECANCELED.
+ */
+static int wait_stored(struct spool *sp, uint64_t id, char *err, size_t len)
+{
+	struct timespec t;
+	uint64_t moved = 0, oldest = 0;
+	struct spool_seg seg;
+	char msg[160];
+
+	for (;;) {
+		if (hc.stop) {
+			snprintf(err, len, "stopped");
+			return -ECANCELED;
+		}
+		if (spool_next_unacked(sp, 0, &seg) || seg.id > id)
+			return 0;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (seg.id != oldest) {
+			oldest = seg.id;
+			moved = t.tv_sec;
+		}
+		if ((uint64_t)t.tv_sec - moved >= HASHCMP_PATIENCE_S) {
+			snprintf(err, len, "the server has not acknowledged "
+				 "spool segment %" PRIu64 " for %d s; comparing "
+				 "anyway (the backlog counts as different)",
+				 seg.id, HASHCMP_PATIENCE_S);
+			return -ETIMEDOUT;
+		}
+		snprintf(msg, sizeof(msg), "waiting for the server to store "
+			 "the spool: segment %" PRIu64 ", up to %" PRIu64,
+			 seg.id, id);
+		set_msg(msg);
+		usleep(250000);
+	}
+}
+
 /* Steps 1-3 of the file comment; 0 or -errno with err. */
 static int compare(struct ferryd *fd, uint32_t kid, const struct target *t,
 		   struct hashcmp_job *j, char *err, size_t len)
@@ -170,8 +222,10 @@ static int compare(struct ferryd *fd, uint32_t kid, const struct target *t,
 	if (ret)
 		return ret;
 	spool_get_stat(fd->sp, &ss);
-	ret = hashcmp_wait_applied(j, pc, ss.end_seq, HASHCMP_PATIENCE_S, err,
-				   len);
+	ret = wait_stored(fd->sp, newest_unacked(fd->sp), err, len);
+	if (!ret)
+		ret = hashcmp_wait_applied(j, pc, ss.end_seq,
+					   HASHCMP_PATIENCE_S, err, len);
 	if (ret == -ETIMEDOUT)
 		fprintf(stderr, "ferryd: hash-compare of %s: %s\n", t->spec,
 			err);

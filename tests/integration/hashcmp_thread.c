@@ -6,8 +6,9 @@
  * disk.  "resync DISK" compares and queues exactly the changed blocks and
  * logs the result; "resync DISK full" queues the whole disk; a disk ferryd
  * does not protect, an unknown option and ship = local are refused with
- * the reason; with the server gone the compare waits to try again, and a
- * stop then leaves the disk in hashcmp_unfinished().
+ * the reason; a segment sealed but not yet stored by the server holds
+ * the compare back until it is; with the server gone the compare waits
+ * and says why, and a stop then leaves the disk in hashcmp_unfinished().
  *
  * Needs root and loop devices; exits 77 (skip) without them.
  */
@@ -192,7 +193,14 @@ int main(void)
 	CHECK(t_write_file(file, img, MIB) == 0, "%s", file);
 	losetup(file, loop2, sizeof(loop2));
 	fake_ferryd(state_dir);
-	hc_upload_image(pc, img, DSIZE, KID, fd.dv.disks[0].id.uuid);
+	{
+		struct hashcmp_job wj = { .st = &st };
+		uint64_t end = hc_upload_image(pc, img, DSIZE, KID,
+					       fd.dv.disks[0].id.uuid);
+
+		CHECK(hashcmp_wait_applied(&wj, pc, end, 30, err,
+					   sizeof(err)) == 0, "%s", err);
+	}
 	ps_client_close(pc);
 	CHECK(hashcmp_init(&fd, err, sizeof(err)) == 0, "%s", err);
 
@@ -236,16 +244,50 @@ int main(void)
 	printf("ok %s", out);
 	fd.conf.ship = SPOOL_ACK_SERVER;
 
-	/* the server gone: the compare waits to try again; a stop keeps it */
+	/* a sealed segment the server has not stored: the compare waits */
+	{
+		struct spool_seg sg = { 0 };
+		uint8_t *buf = malloc(MIB);
+		uint64_t end;
+
+		CHECK(buf, "malloc");
+		sg.bytes = t_segment(buf, MIB, 1, 2, NULL, NULL, &end);
+		sg.start_seq = 1;
+		sg.end_seq = end;
+		sg.records = 2;
+		CHECK(spool_append(fd.sp, buf, sg.bytes, &sg) == 0, "append");
+		free(buf);
+		nr_got = 0;
+		CHECK(hashcmp_request(&fd, KID) == 0, "hashcmp_request");
+		for (i = 0; i < 100; i++) {
+			hashcmp_get_stat(&fd, &st);
+			if (strstr(st.msg, "waiting for the server to store"))
+				break;
+			usleep(100000);
+		}
+		CHECK(i < 100, "no wait for the spool: '%s'", st.msg);
+		hashcmp_status_line(&st, out, sizeof(out));
+		printf("ok %s\n", out);
+		CHECK(!nr_got && st.runs == 1, "compared before the segment "
+		      "was stored");
+		CHECK(spool_ack(fd.sp, sg.id) == 0, "spool_ack");
+		wait_runs(2, &st);
+		CHECK(nr_got == 3, "after the wait: %u ranges (%s)", nr_got,
+		      st.last);
+		printf("ok compared once the server had the segment: %s\n",
+		       st.last);
+	}
+
+	/* the server gone: the compare says so and waits; a stop keeps it */
 	t_server_kill(&srv);
 	CHECK(hashcmp_request(&fd, KID) == 0, "hashcmp_request");
 	for (i = 0; i < 300; i++) {
 		hashcmp_get_stat(&fd, &st);
-		if (strstr(st.msg, "again in 5 s"))
+		if (strstr(st.msg, "to connect"))
 			break;
 		usleep(100000);
 	}
-	CHECK(i < 300, "no retry announced: '%s'", st.msg);
+	CHECK(i < 300, "the server's absence is not shown: '%s'", st.msg);
 	hashcmp_status_line(&st, out, sizeof(out));
 	printf("ok server gone: %s\n", out);
 	hashcmp_stop(&fd);
