@@ -193,8 +193,6 @@ struct ps_client *t_server_register(struct t_server *s, const char *name)
 	char err[PS_ERR_LEN], dir[600], pfile[700], pw[PS_PASSPHRASE_MAX];
 	const char *argv[] = { t_bin("ferry-ps"), "passphrase", "--data",
 			       s->data, NULL };
-	struct ps_client_conf cc = { .machine_id = T_MACHINE, .timeout_s = 30 };
-	struct ps_client *c;
 
 	t_server_start(s);
 	snprintf(dir, sizeof(dir), "%s/%s", t_scratch(), name);
@@ -205,7 +203,18 @@ struct ps_client *t_server_register(struct t_server *s, const char *name)
 	      "%s", err);
 	CHECK(ps_register(s->addr, pw, T_MACHINE, dir, err, sizeof(err)) == 0,
 	      "%s", err);
-	cc.server = s->addr;
+	return t_client(s, name);
+}
+
+struct ps_client *t_client(const struct t_server *s, const char *name)
+{
+	struct ps_client_conf cc = {
+		.server = s->addr, .machine_id = T_MACHINE, .timeout_s = 30,
+	};
+	char err[PS_ERR_LEN], dir[600];
+	struct ps_client *c;
+
+	snprintf(dir, sizeof(dir), "%s/%s", t_scratch(), name);
 	cc.dir = dir;
 	CHECK(ps_client_open(&cc, &c, err, sizeof(err)) == 0, "%s", err);
 	return c;

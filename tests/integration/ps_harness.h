@@ -57,6 +57,8 @@ size_t t_segment(uint8_t *buf, size_t cap, uint64_t start, int nrec,
  */
 struct ps_client;
 struct ps_client *t_server_register(struct t_server *s, const char *name);
+/* Another client with the credentials t_server_register() put in 'name'. */
+struct ps_client *t_client(const struct t_server *s, const char *name);
 
 int t_write_file(const char *path, const void *buf, size_t len);
 /* ps_resync.c: the resync window and accounting, on a server of its own. */

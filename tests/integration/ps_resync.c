@@ -11,10 +11,14 @@
  *   C  RESYNC:    zero chunk, tag "still" -> refused, open since B.start
  *   D  unflagged: write, tag "after" -> window closed at D.start, points
  *                 again; the replica equals the model throughout.
+ *
+ * Then hashes while the applier works: every answer must describe the
+ * replica exactly at the applied_seq it reports.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -248,6 +252,100 @@ static void restart(void)
 	rs_c = t_server_register(&rs_srv, "rs-creds2");
 }
 
+#define NSEGS		24
+#define HCHUNK		65536u
+#define NCHUNKS		(T_DISK_SIZE / HCHUNK)
+
+struct hash_run {
+	uint8_t *segs[NSEGS];
+	size_t lens[NSEGS];
+	uint64_t ends[NSEGS + 1];	/* ends[0]: the start */
+	uint8_t want[NSEGS + 1][NCHUNKS][32];
+	struct ps_client *c;
+};
+
+static void *upload_all(void *arg)
+{
+	struct hash_run *hr = arg;
+	char path[600], err[PS_ERR_LEN];
+	struct ps_ack ack;
+	int i, fd;
+
+	snprintf(path, sizeof(path), "%s/hr.hrl", t_scratch());
+	for (i = 0; i < NSEGS; i++) {
+		CHECK(t_write_file(path, hr->segs[i], hr->lens[i]) == 0, "write");
+		fd = open(path, O_RDONLY);
+		CHECK(ps_client_upload(hr->c, fd, hr->lens[i], &ack, err,
+				       sizeof(err)) == 0, "%s", err);
+		close(fd);
+	}
+	return NULL;
+}
+
+static void model_hashes(uint8_t out[NCHUNKS][32])
+{
+	unsigned int len = 32;
+	size_t i;
+
+	for (i = 0; i < NCHUNKS; i++)
+		EVP_Digest(model + i * HCHUNK, HCHUNK, out[i], &len,
+			   EVP_sha256(), NULL);
+}
+
+/*
+ * Segments applied while hashes are asked for: each answer equals the
+ * model after exactly the segments below its applied_seq (the replica
+ * moves a whole segment at a time, under the lock the hashes take).
+ */
+static void t_hashes_consistent(uint64_t start)
+{
+	static struct hash_run hr;
+	uint8_t (*got)[32] = calloc(NCHUNKS, 32);
+	char err[PS_ERR_LEN];
+	uint64_t applied = 0;
+	int i, answers = 0, seen = 0, last = -1;
+	pthread_t t;
+	size_t n;
+
+	hr.ends[0] = start;
+	model_hashes(hr.want[0]);
+	for (i = 0; i < NSEGS; i++) {
+		hr.segs[i] = malloc(SEG_CAP);
+		hr.lens[i] = t_segment(hr.segs[i], SEG_CAP, hr.ends[i], 20, NULL,
+				       model, &hr.ends[i + 1]);
+		model_hashes(hr.want[i + 1]);
+	}
+	hr.c = t_client(&rs_srv, "rs-creds2");	/* the uploads' connection */
+	CHECK(pthread_create(&t, NULL, upload_all, &hr) == 0, "thread");
+	while (applied < hr.ends[NSEGS]) {
+		CHECK(ps_client_hashes(rs_c, T_DISK_NAME, HCHUNK, 0, NCHUNKS, got,
+				       &n, &applied, err, sizeof(err)) == 0,
+		      "%s", err);
+		for (i = 0; i <= NSEGS && hr.ends[i] != applied; i++)
+			;
+		CHECK(i <= NSEGS && n == NCHUNKS, "hashes at seq %" PRIu64
+		      ", not a segment boundary", applied);
+		CHECK(!memcmp(got, hr.want[i], sizeof(hr.want[i])), "hashes "
+		      "said seq %" PRIu64 " but are not the replica there",
+		      applied);
+		answers++;
+		seen += i != last;
+		last = i;
+	}
+	pthread_join(t, NULL);
+	ps_client_close(hr.c);
+	for (i = 0; i < NSEGS; i++)
+		free(hr.segs[i]);
+	free(got);
+	printf("ok %d hash answers during apply, each the replica at its "
+	       "applied_seq (%d states seen)\n", answers, seen);
+}
+
+static void rs_at_exit(void)
+{
+	t_server_kill(&rs_srv);
+}
+
 void t_resync_window(void)
 {
 	static uint8_t w1[4096], w2[4096], chunk[CHUNK_LEN];
@@ -260,6 +358,7 @@ void t_resync_window(void)
 	seg = malloc(SEG_CAP);
 	CHECK(model && seg, "memory");
 	snprintf(rs_srv.data, sizeof(rs_srv.data), "%s/data-rs", t_scratch());
+	atexit(rs_at_exit);	/* runs before the scratch directory goes */
 	rs_c = t_server_register(&rs_srv, "rs-creds");
 
 	/* A: writes at blocks 7, 14, ..., 70 and a tag */
@@ -394,6 +493,7 @@ void t_resync_window(void)
 	printf("ok resync window closes at seq %" PRIu64 " with the next "
 	       "unflagged segment; state survived a restart; no point in "
 	       "(%" PRIu64 ", %" PRIu64 "]\n", sc, sb, sc);
+	t_hashes_consistent(d_end);
 	ps_client_close(rs_c);
 	t_server_kill(&rs_srv);
 	free(model);
