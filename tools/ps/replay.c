@@ -127,7 +127,8 @@ static int replay_records(struct replay *rp, int fd, const struct ps_seg *seg,
 			rp->stopped = true;
 			break;
 		}
-		if (rec.kind == HRL_METADATA || rec.kind == HRL_RESYNC)
+		if (rec.kind == HRL_METADATA || rec.kind == HRL_RESYNC ||
+		    rec.kind == HRL_RESYNC_ZERO)
 			rp->inconsistent = true;
 		if (rp->on_record && (rc = rp->on_record(rp, &rec, payload)))
 			break;
