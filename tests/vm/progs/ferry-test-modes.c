@@ -60,6 +60,27 @@ static int reread(uint64_t off, uint64_t len)
 	return 0;
 }
 
+/* The disk's sysfs attribute 'name' is 'want' (first line). */
+static int sysfs_is(const char *name, const char *want)
+{
+	char path[128], line[64] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/class/misc/ferry/disks/%u/%s",
+		 id, name);
+	f = fopen(path, "r");
+	if (!f || !fgets(line, sizeof(line), f))
+		line[0] = 0;
+	if (f)
+		fclose(f);
+	line[strcspn(line, "\n")] = 0;
+	if (!strcmp(line, want))
+		return 0;
+	fprintf(stderr, "ferry-test-modes: %s is '%s', want '%s'\n", path,
+		line, want);
+	return -1;
+}
+
 static void sha256_hex(const void *p, size_t len, char out[65])
 {
 	unsigned char md[32];
@@ -178,6 +199,8 @@ static int degraded(struct ferry_stats *st)
 		return fail("the disk did not go through metadata and bitmap mode");
 	if (st->drops || (st->state & FERRY_DISK_RESYNC))
 		return fail("writes were dropped or the disk needs a resync");
+	if (sysfs_is("mode", "bitmap") || sysfs_is("to_bitmap", "1"))
+		return fail("sysfs does not show bitmap mode");
 	if (st->bitmap_granule != 4096 ||
 	    st->bitmap_bytes < (disk_size / 4096 + 7) / 8)
 		return fail("bitmap granule or size wrong");
@@ -246,6 +269,9 @@ static int data_again_then_park(const struct ferry_stats *before)
 		return fail("stats failed");
 	if (st.mode != FERRY_MODE_DATA || st.dirty_bits)
 		return fail("not back in data mode after consume and FETCH_DIRTY");
+	if (sysfs_is("mode", "data") || sysfs_is("dirty_bits", "0") ||
+	    sysfs_is("bitmap_granule", "4096"))
+		return fail("sysfs does not show data mode");
 	if (write_block(0) || replay(&c) || c.data < 1)
 		return fail("a write in data mode was not captured with its data");
 
