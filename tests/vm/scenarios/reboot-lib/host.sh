@@ -1,0 +1,82 @@
+# Host side of reboot-clean and reboot-unclean, sourced by their scenario
+# files after BOOTS and TIMEOUT are set: ferry-ps for all boots, the guest
+# library in the share, and the final check: the replicas equal what the
+# guest copied at its last quiesce point, the spool's extents (and the
+# boot-state file's) excepted, since the spool's writes are never captured.
+
+. "$VM_DIR/scenarios/ps-lib/host.sh"
+
+rb_host_pre()
+{
+	# ferry-ps outlives every boot, not just one TIMEOUT
+	TIMEOUT=$((TIMEOUT * BOOTS)) ps_start 0
+	cp "$VM_DIR/scenarios/reboot-lib/guest-lib.sh" "$SHARE/reboot-lib.sh"
+}
+
+rb_mdir()
+{
+	MDIR=$(echo "$WORK/$PS_DATA"/machines/*/)
+	[[ -d $MDIR ]] || { echo "$NAME: no machine registered"; return 1; }
+}
+
+# rb_state KEY: a value of the machine's state at ferry-ps.
+rb_state()
+{
+	awk -v k="$1" '$1 == k { print $2 }' "$MDIR/state" 2>/dev/null
+}
+
+rb_wait_applied()
+{
+	local want=$1 pos=0
+
+	for _ in $(seq 600); do
+		pos=$(rb_state applied_pos)
+		[[ -n $pos ]] && ((pos >= want)) && return 0
+		sleep 0.2
+	done
+	echo "$NAME: server applied up to ${pos:-nothing}, want $want"
+	return 1
+}
+
+# rb_mask IMG EXTENTS: zero the "OFFSET LENGTH" byte ranges in IMG.
+rb_mask()
+{
+	local off len
+
+	while read -r off len; do
+		dd if=/dev/zero of="$1" bs=1024 seek=$((off / 1024)) \
+			count=$((len / 1024)) conv=notrunc status=none
+	done <"$2"
+}
+
+# rb_check_replicas DIR: the replicas against DIR/disk1.img (spool masked)
+# and DIR/disk2.sha256, once the server applied DIR/end-seq.
+rb_check_replicas()
+{
+	local dir=$1 n1 n2 a b
+
+	rb_wait_applied "$(<"$dir/end-seq")"
+	n1=$(ps_disk_name "$DISK1") || { echo "$NAME: no replica of disk 1"; return 1; }
+	n2=$(ps_disk_name "$DISK2") || { echo "$NAME: no replica of disk 2"; return 1; }
+	[[ -s $dir/extents ]] || { echo "$NAME: guest left no spool extents"; return 1; }
+	cp --sparse=always "$dir/disk1.img" "$WORK/src1.img"
+	cp --sparse=always "$MDIR/disks/$n1/replica.img" "$WORK/rep1.img"
+	rb_mask "$WORK/src1.img" "$dir/extents"
+	rb_mask "$WORK/rep1.img" "$dir/extents"
+	a=$(sha256sum <"$WORK/src1.img" | cut -d' ' -f1)
+	b=$(sha256sum <"$WORK/rep1.img" | cut -d' ' -f1)
+	echo "$NAME: host: disk 1 (spool's $(wc -l <"$dir/extents") extents masked): source $a, replica $b"
+	[[ $a == "$b" ]] || { echo "$NAME: disk 1 replica differs from source"; return 1; }
+	a=$(<"$dir/disk2.sha256")
+	b=$(sha256sum <"$MDIR/disks/$n2/replica.img" | cut -d' ' -f1)
+	echo "$NAME: host: disk 2: source $a, replica $b"
+	[[ $a == "$b" ]] || { echo "$NAME: disk 2 replica differs from source"; return 1; }
+	a=$(sha256sum <"$DISK2" | cut -d' ' -f1)
+	[[ $a == "$b" ]] || { echo "$NAME: disk 2 changed after the quiesce point"; return 1; }
+}
+
+# rb_show FILE PATTERN: matching lines of a guest file, indented.
+rb_show()
+{
+	grep -E "$2" "$1" 2>/dev/null | sed 's/^/    /' || true
+}
