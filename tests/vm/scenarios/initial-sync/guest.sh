@@ -33,13 +33,9 @@ writers &
 FIO=$!
 rs_log "first protection of $RS_DISK (1 GiB): initial copy while fio writes"
 ferryctl status || true
-# The copy is done when ferryd no longer reports it active; fio keeps
-# writing until then (3 s more, so writes also land after the copy).
-for _ in $(seq 500); do
-	j=$(ferryctl status --json 2>/dev/null || true)
-	[[ -n $j && $j != *'"active":true'* ]] && break
-	sleep 1
-done
+# fio keeps writing until the copy is done, and 3 s more, so that writes
+# also land after it
+rs_wait_copy 400
 T1=$(date +%s.%N)
 sleep 3
 kill -INT "$FIO"

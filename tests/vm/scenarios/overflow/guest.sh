@@ -16,6 +16,7 @@ rs_ferryd
 rs_watch /tmp/watch &
 WATCH=$!
 rs_log "initial copy of $RS_DISK (256 MiB, 15 MiB of data)"
+rs_wait_copy 150
 rs_wait_caught_up 150 >/dev/null
 ferryctl status
 rs_log "kernel before: $(rs_stats)"

@@ -6,6 +6,7 @@
 #   rs_setup [CONF LINES...]   insmod, spool fs, register, ferryd.conf
 #   rs_ferryd                  start ferryd (again); sets AGENT
 #   rs_stats                   ferry.ko's statistics of disk 1, one line
+#   rs_wait_copy SECS          until ferryd logs "initial copy done"
 #   rs_caught_up               true when nothing is left to re-read or ship
 #   rs_wait_caught_up SECS     ... waits for it, prints the stream end_seq
 #   rs_watch FILE              sample status into FILE every second (bg)
@@ -121,6 +122,22 @@ rs_wait_caught_up()
 	done
 	rs_log "not caught up after $1 s:" >&2
 	rs_stats >&2 || true
+	ferryctl status >&2 || true
+	tail -n 40 "$RS_LOG" >&2
+	return 1
+}
+
+# rs_wait_copy SECS: until ferryd logs that the initial copy is done.
+rs_wait_copy()
+{
+	local end=$((SECONDS + $1))
+
+	while ((SECONDS < end)); do
+		grep -q 'initial copy done' "$RS_LOG" && return 0
+		kill -0 "$AGENT" 2>/dev/null || break
+		sleep 0.5
+	done
+	rs_log "no 'initial copy done' from ferryd after $1 s" >&2
 	ferryctl status >&2 || true
 	tail -n 40 "$RS_LOG" >&2
 	return 1
