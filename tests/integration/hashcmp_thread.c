@@ -151,6 +151,21 @@ static void wait_runs(uint64_t runs, struct hashcmp_stat *st)
 	      st->msg);
 }
 
+/* Request a compare and wait until its message says what. */
+static void wait_msg(const char *what, struct hashcmp_stat *st)
+{
+	int i;
+
+	CHECK(hashcmp_request(&fd, KID) == 0, "hashcmp_request");
+	for (i = 0; i < 300; i++) {
+		hashcmp_get_stat(&fd, st);
+		if (strstr(st->msg, what))
+			return;
+		usleep(100000);
+	}
+	CHECK(0, "no '%s' after 30 s: '%s'", what, st->msg);
+}
+
 int main(void)
 {
 	const struct range want[] = {
@@ -258,14 +273,7 @@ int main(void)
 		CHECK(spool_append(fd.sp, buf, sg.bytes, &sg) == 0, "append");
 		free(buf);
 		nr_got = 0;
-		CHECK(hashcmp_request(&fd, KID) == 0, "hashcmp_request");
-		for (i = 0; i < 100; i++) {
-			hashcmp_get_stat(&fd, &st);
-			if (strstr(st.msg, "waiting for the server to store"))
-				break;
-			usleep(100000);
-		}
-		CHECK(i < 100, "no wait for the spool: '%s'", st.msg);
+		wait_msg("waiting for the server to store", &st);
 		hashcmp_status_line(&st, out, sizeof(out));
 		printf("ok %s\n", out);
 		CHECK(!nr_got && st.runs == 1, "compared before the segment "
@@ -280,14 +288,7 @@ int main(void)
 
 	/* the server gone: the compare says so and waits; a stop keeps it */
 	t_server_kill(&srv);
-	CHECK(hashcmp_request(&fd, KID) == 0, "hashcmp_request");
-	for (i = 0; i < 300; i++) {
-		hashcmp_get_stat(&fd, &st);
-		if (strstr(st.msg, "to connect"))
-			break;
-		usleep(100000);
-	}
-	CHECK(i < 300, "the server's absence is not shown: '%s'", st.msg);
+	wait_msg("to connect", &st);
 	hashcmp_status_line(&st, out, sizeof(out));
 	printf("ok server gone: %s\n", out);
 	hashcmp_stop(&fd);
