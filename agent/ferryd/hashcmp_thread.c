@@ -38,7 +38,6 @@ static struct {
 	pthread_t thread;
 	bool running;
 	volatile int stop;
-	struct ferryd *fd;
 	pthread_mutex_t lock;	/* protects queue, nq and st */
 	pthread_cond_t cond;	/* a request came, or stop */
 	uint32_t queue[HASHCMP_QUEUE];
@@ -390,7 +389,6 @@ int hashcmp_init(struct ferryd *fd, char *why, size_t len)
 {
 	int ret;
 
-	hc.fd = fd;
 	hc.stop = 0;	/* requests made before now stay queued */
 	ret = -pthread_create(&hc.thread, NULL, hashcmp_main, fd);
 	if (ret) {
