@@ -490,6 +490,11 @@ void hashcmp_status_line(const struct hashcmp_stat *st, char *buf,
 			 st->last);
 		return;
 	}
+	if (!st->disk[0]) {
+		snprintf(buf, len, "hash-compare: %u disk%s queued",
+			 st->pending, st->pending == 1 ? "" : "s");
+		return;
+	}
 	if (st->msg[0] && !st->compared) {
 		snprintf(buf, len, "hash-compare of %s: %s", st->disk, st->msg);
 		return;

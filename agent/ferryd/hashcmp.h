@@ -34,6 +34,8 @@ struct resync;
 #define HASHCMP_BATCH	256u		/* chunk hashes per request */
 
 struct hashcmp_stat {
+	/* a compare runs or is queued: the disk's replica is not known to
+	 * be equal yet (disk "" while none has started) */
 	bool active;
 	uint32_t kid;			/* disk being compared */
 	uint64_t disk_bytes;		/* its size */

@@ -377,9 +377,14 @@ static void *hashcmp_main(void *arg)
 		kid = hc.queue[0];
 		memmove(hc.queue, hc.queue + 1, --hc.nq * sizeof(hc.queue[0]));
 		hc.st.pending = hc.nq;
+		hc.st.active = true;	/* from here on, until finished */
+		hc.st.kid = kid;
+		hc.st.compared = hc.st.differing = hc.st.queued = 0;
+		snprintf(hc.st.msg, sizeof(hc.st.msg), "starting");
 		pthread_mutex_unlock(&hc.lock);
 		run_one(fd, kid);
 		pthread_mutex_lock(&hc.lock);
+		hc.st.active = false;
 	}
 	pthread_mutex_unlock(&hc.lock);
 	return NULL;
@@ -447,12 +452,19 @@ unsigned int hashcmp_unfinished(struct ferryd *fd, uint32_t *kids,
 	return n;
 }
 
+/* Queued but not started yet counts as active too (see hashcmp.h). */
 void hashcmp_get_stat(struct ferryd *fd, struct hashcmp_stat *st)
 {
 	(void)fd;
 	pthread_mutex_lock(&hc.lock);
 	*st = hc.st;
 	pthread_mutex_unlock(&hc.lock);
+	if (!st->active && st->pending) {
+		st->active = true;
+		st->disk[0] = '\0';
+		st->compared = st->differing = st->queued = 0;
+		snprintf(st->msg, sizeof(st->msg), "queued");
+	}
 }
 
 /* ---- ferryctl resync DISK [--full] -------------------------------------- */

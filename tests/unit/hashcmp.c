@@ -349,6 +349,9 @@ static void test_status_line(void **state)
 	hashcmp_status_line(&s, buf, sizeof(buf));
 	assert_string_equal(buf, "");
 	s.active = true;
+	s.pending = 2;
+	hashcmp_status_line(&s, buf, sizeof(buf));
+	assert_string_equal(buf, "hash-compare: 2 disks queued");
 	s.kid = 2;
 	snprintf(s.disk, sizeof(s.disk), "/dev/vdb");
 	snprintf(s.msg, sizeof(s.msg), "waiting for the server");
