@@ -58,6 +58,11 @@ const struct conf_key ferryd_conf_keys[] = {
 	{ "drain.seal_ms", CONF_UINT, "500", OFF(seal_ms), 0, 1, 600000,
 	  NULL, NULL, false,
 	  "longest time a change waits in a partly filled segment (ms)" },
+	{ "resync.block_size", CONF_SIZE, "1M", OFF(resync_block), 0, 4096,
+	  64 << 20, NULL, NULL, false,
+	  "bytes per re-read of a disk (initial copy, resync), a multiple of 4K" },
+	{ "resync.queue_depth", CONF_UINT, "8", OFF(resync_qd), 0, 1, 256,
+	  NULL, NULL, false, "re-reads in flight (io_uring, O_DIRECT)" },
 	{ "stop.park", CONF_BOOL, "yes", OFF(stop_park), 0, 0, 0, NULL, NULL,
 	  false,
 	  "at a clean stop, turn the disks to bitmap mode and drain the ring (docs/boot.md)" },
@@ -91,6 +96,11 @@ int ferryd_conf_load(struct ferryd_conf *c, const char *path, int optional,
 	if (c->spool_size < c->seg_size) {
 		snprintf(err, len, "%s: spool.size is smaller than spool.segment_size",
 			 path);
+		return -EINVAL;
+	}
+	if (c->resync_block % 4096) {
+		snprintf(err, len, "%s: resync.block_size: %llu is not a multiple of 4096",
+			 path, (unsigned long long)c->resync_block);
 		return -EINVAL;
 	}
 	if (c->ring_size & (c->ring_size - 1)) {

@@ -27,6 +27,8 @@ struct ferryd_conf {
 	unsigned int ship;		/* enum spool_ack_mode */
 	uint64_t seal_ms;
 	bool stop_park;			/* park the disks at a clean stop */
+	uint64_t resync_block;		/* bytes per re-read */
+	uint64_t resync_qd;		/* re-reads in flight */
 	unsigned int nr_disks;
 	char disks[FERRYD_MAX_DISKS][FERRYD_PATH_MAX];
 };

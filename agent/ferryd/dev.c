@@ -93,6 +93,7 @@ int dev_open(struct dev *dv, const char *path, uint64_t ring_bytes,
 	dv->rs.poll_fd = dv->kdev.fd;
 	dv->rs.consume = dev_consume;
 	dv->rs.disks = dev_disks;
+	dv->rs.tick = dev_tick;
 	dv->rs.ctx = dv;
 	return 0;
 }
@@ -101,6 +102,9 @@ void dev_close(struct dev *dv)
 {
 	if (dv->kdev.fd >= 0)
 		ferry_dev_close(&dv->kdev);
+	free(dv->bitmap);
+	dv->bitmap = NULL;
+	dv->bitmap_len = 0;
 	dv->kdev.fd = -1;
 }
 
@@ -160,6 +164,19 @@ static struct dev_disk *find_disk(struct dev *dv, dev_t dev)
 	return NULL;
 }
 
+/* Read back from the whole disk; a first protection starts its copy. */
+static int dev_resync_add(struct dev *dv, const struct dev_disk *dd,
+			  char *why, size_t len)
+{
+	char path[64];
+
+	if (!dv->rsync)
+		return 0;
+	snprintf(path, sizeof(path), "/dev/%s", dd->id.name);
+	return resync_add_disk(dv->rsync, dd->kid, path, dd->size_bytes,
+			       dd->id.uuid, why, len);
+}
+
 int dev_attach(struct dev *dv, const char *spec, char *why, size_t len)
 {
 	struct ferry_attach a;
@@ -198,7 +215,9 @@ int dev_attach(struct dev *dv, const char *spec, char *why, size_t len)
 		return -E2BIG;
 	}
 	r = dev_exclude_spool(dv, slot, why, len);
-	return r < 0 ? r : 0;
+	if (r < 0)
+		return r;
+	return dev_resync_add(dv, &dd, why, len);
 }
 
 int dev_detach(struct dev *dv, const char *spec, char *why, size_t len)
@@ -228,6 +247,8 @@ int dev_detach(struct dev *dv, const char *spec, char *why, size_t len)
 	if (dd)
 		*dd = dv->disks[--dv->nr_disks];
 	pthread_mutex_unlock(&dv->lock);
+	if (dv->rsync)
+		resync_remove_disk(dv->rsync, kid);
 	return 0;
 }
 
@@ -474,4 +495,88 @@ void dev_unexclude_all(struct dev *dv)
 			dv->disks[i].nr_excluded = 0;
 	}
 	pthread_mutex_unlock(&dv->lock);
+}
+
+/* ---- degraded modes: the drain thread's look at the kernel ------------ */
+
+/* Queue the runs of set bits of a fetched bitmap. */
+static void queue_bits(struct dev *dv, uint32_t kid,
+		       const struct ferry_fetch_dirty *f)
+{
+	uint64_t i = 0, start;
+
+	while (i < f->nbits) {
+		if (!(dv->bitmap[i / 8] & (1u << (i % 8)))) {
+			i++;
+			continue;
+		}
+		for (start = i; i < f->nbits &&
+		     (dv->bitmap[i / 8] & (1u << (i % 8))); i++)
+			;
+		resync_queue(dv->rsync, kid, start * f->granule,
+			     (i - start) * f->granule, RESYNC_BITMAP);
+	}
+}
+
+static void fetch_dirty(struct dev *dv, uint32_t kid,
+			const struct ferry_stats *ks)
+{
+	struct ferry_fetch_dirty f;
+	int r;
+
+	if (ks->bitmap_bytes > dv->bitmap_len) {
+		uint8_t *b = realloc(dv->bitmap, ks->bitmap_bytes);
+
+		if (!b)
+			return;		/* the bits stay set: next time */
+		dv->bitmap = b;
+		dv->bitmap_len = ks->bitmap_bytes;
+	}
+	memset(dv->bitmap, 0, dv->bitmap_len);
+	r = ferry_dev_fetch_dirty(&dv->kdev, kid, 0, dv->bitmap,
+				  dv->bitmap_len, &f);
+	if (r) {
+		fprintf(stderr, "ferryd: disk %u: fetching the dirty bitmap: %s\n",
+			kid, ferry_dev_ioc_strerror(r));
+		return;
+	}
+	if (f.taken)
+		queue_bits(dv, kid, &f);
+}
+
+unsigned int dev_tick(struct ring_src *rs, bool *hold)
+{
+	struct dev *dv = rs->ctx;
+	uint32_t kids[64];
+	struct ferry_stats ks;
+	unsigned int i, n;
+	bool degraded = false, busy = false;
+
+	pthread_mutex_lock(&dv->lock);
+	for (n = 0; n < dv->nr_disks; n++)
+		kids[n] = dv->disks[n].kid;
+	pthread_mutex_unlock(&dv->lock);
+	for (i = 0; i < n; i++) {
+		if (dev_stats(dv, kids[i], &ks))
+			continue;
+		if (ks.mode != FERRY_MODE_DATA)
+			degraded = true;
+		if (ks.mode != FERRY_MODE_DATA || ks.dirty_bits ||
+		    (ks.state & FERRY_DISK_RESYNC))
+			busy = true;
+		if ((ks.dirty_bits || ks.mode == FERRY_MODE_BITMAP) && dv->rsync)
+			fetch_dirty(dv, kids[i], &ks);
+		if ((ks.state & FERRY_DISK_RESYNC) &&
+		    !ferry_dev_clear_resync(&dv->kdev, kids[i])) {
+			fprintf(stderr, "ferryd: disk %u: writes could not be tracked: hash-compare resync requested\n",
+				kids[i]);
+			if (dv->on_resync_flag)
+				dv->on_resync_flag(dv, kids[i]);
+		}
+	}
+	if (dv->busy && dv->busy(dv))
+		busy = true;
+	dv->degraded = degraded;
+	*hold = busy;
+	return degraded || busy ? 100 : 1000;
 }

@@ -13,6 +13,7 @@
 
 #include <ferry/disk.h>
 #include "drain.h"
+#include "resync.h"
 
 struct dev_disk {
 	struct disk_id id;
@@ -31,6 +32,16 @@ struct dev {
 	struct dev_disk disks[64];
 	unsigned int nr_disks;
 	struct spool *sp;	/* for exclusion of new disks */
+	struct resync *rsync;	/* attached disks are read back from here */
+	/* tick (drain thread): the kernel flagged kid FERRY_DISK_RESYNC */
+	void (*on_resync_flag)(struct dev *dv, uint32_t kid);
+	/* tick: something else holds the resync window open (hash-compare) */
+	bool (*busy)(struct dev *dv);
+	void *owner;
+	/* tick's bitmap buffer, drain thread only */
+	uint8_t *bitmap;
+	uint64_t bitmap_len;
+	bool degraded;		/* some disk out of data mode at the last tick */
 };
 
 /*
@@ -47,6 +58,14 @@ void dev_close(struct dev *dv);
  */
 int dev_attach(struct dev *dv, const char *spec, char *why, size_t len);
 int dev_detach(struct dev *dv, const char *spec, char *why, size_t len);
+
+/*
+ * The drain's ring_src tick: every disk's mode, dirty bits and flags.
+ * Dirty bits are fetched (FERRY_IOC_FETCH_DIRTY) and their ranges queued
+ * (RESYNC_BITMAP); a FERRY_DISK_RESYNC flag is cleared and handed to
+ * on_resync_flag.  Next call in 100 ms while a disk is degraded, else 1 s.
+ */
+unsigned int dev_tick(struct ring_src *rs, bool *hold);
 
 /* Kernel statistics of ring disk kid (FERRY_DISK_ALL: global). */
 int dev_stats(struct dev *dv, uint32_t kid, struct ferry_stats *st);

@@ -99,6 +99,7 @@ int drain_init(struct drain *d, struct ring_src *rs, struct spool *sp,
 	if (d->rsync)	/* a chunk and its record headers fit a segment */
 		resync_set_max_block(d->rsync, d->seg_size / 4);
 	d->st.pos = d->st.consumed = ring_reader_pos(rs->rd);
+	d->end_pos = d->st.pos;	/* a segment of chunks only releases nothing */
 
 	/* FERRYD_IO=sync: the fallback path on purpose (tests, diagnosis) */
 	if (getenv("FERRYD_IO") && !strcmp(getenv("FERRYD_IO"), "sync"))
@@ -270,7 +271,8 @@ static int seg_add(struct drain *d, const struct ferry_rec *fr,
 	r = hrl_writer_commit_crc(&d->w, fr->crc);
 	if (r || !nodata)
 		return r;
-	d->want_window = true;
+	if (!d->rsync)
+		d->want_window = true;	/* nothing re-reads: stays open */
 	pthread_mutex_lock(&d->lock);
 	d->st.metadata_records++;
 	pthread_mutex_unlock(&d->lock);
@@ -356,11 +358,12 @@ static int chunk_wait(struct drain *d, struct resync_chunk *c)
 /*
  * Add the chunks that must or may go in now: with seq_limit, every chunk
  * with S <= seq_limit (the next ring record's seq), waiting for reads;
- * then every chunk already read whose records before it are all taken.
+ * then every chunk already read whose records before it are all taken
+ * (pos: the ring position up to which records are in the segment).
  * 0, 1 seal first, -errno.
  */
-static int chunks_add(struct drain *d, uint64_t seq_limit, char *why,
-		      size_t len)
+static int chunks_add(struct drain *d, uint64_t seq_limit, uint64_t pos,
+		      char *why, size_t len)
 {
 	struct resync_chunk *c;
 	int r;
@@ -375,7 +378,7 @@ static int chunks_add(struct drain *d, uint64_t seq_limit, char *why,
 				return r;
 			}
 		} else if (!c->done || (d->taken_next < c->seq &&
-					d->rs->rd->pos < c->head)) {
+					pos < c->head)) {
 			return 0;
 		}
 		r = chunk_add(d, c, why, len);
@@ -415,10 +418,10 @@ static int collect(struct drain *d, char *why, size_t len)
 	int r;
 
 	for (;;) {
-		r = chunks_add(d, 0, why, len);
+		before = rd->pos;
+		r = chunks_add(d, 0, before, why, len);
 		if (r)
 			break;
-		before = rd->pos;
 		r = ring_reader_next(rd, &fr);
 		if (r < 0) {
 			snprintf(why, len, "ring at %llu: %s",
@@ -429,7 +432,7 @@ static int collect(struct drain *d, char *why, size_t len)
 		}
 		if (!r)
 			break;
-		r = chunks_add(d, fr->seq, why, len);
+		r = chunks_add(d, fr->seq, before, why, len);
 		if (!r)
 			r = seg_add(d, fr, why, len);
 		if (r == -ENOSPC || r == 1) {

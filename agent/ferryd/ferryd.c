@@ -30,6 +30,8 @@
 
 #include "bootstate.h"
 #include "ferryd.h"
+#include "hashcmp.h"
+#include "resync.h"
 
 #if __has_include("ship.h")
 #include "ship.h"
@@ -132,6 +134,38 @@ static int spool_extents(struct ferryd *fd)
 	return 0;
 }
 
+static void on_resync_flag(struct dev *dv, uint32_t kid)
+{
+	hashcmp_request(dv->owner, kid);
+}
+
+static bool hashcmp_busy(struct dev *dv)
+{
+	struct hashcmp_stat st;
+
+	hashcmp_get_stat(dv->owner, &st);
+	return st.active;
+}
+
+/* The re-read engine: its reads run on the drain's io_uring. */
+static int resync_setup(struct ferryd *fd, char *why, size_t len)
+{
+	struct resync_conf rc = {
+		.block_size = fd->conf.resync_block,
+		.queue_depth = fd->conf.resync_qd,
+		.state_dir = fd->conf.state_dir,
+	};
+	int r = resync_create(&fd->rsync, &rc, why, len);
+
+	if (r)
+		return r;
+	fd->dv.rsync = fd->dr.rsync = fd->rsync;
+	fd->dv.owner = fd;
+	fd->dv.on_resync_flag = on_resync_flag;
+	fd->dv.busy = hashcmp_busy;
+	return 0;
+}
+
 static int setup(struct ferryd *fd, char *why)
 {
 	char id[FERRY_MACHINE_ID_HEX + 1];
@@ -146,6 +180,9 @@ static int setup(struct ferryd *fd, char *why)
 	if (r)
 		return r;
 	fd->dv.sp = fd->sp;
+	r = resync_setup(fd, why, ERRLEN);
+	if (r)
+		return r;
 	for (i = 0; i < fd->conf.nr_disks; i++) {
 		r = dev_attach(&fd->dv, fd->conf.disks[i], why, ERRLEN);
 		if (r)
@@ -168,14 +205,20 @@ static int setup(struct ferryd *fd, char *why)
 	if (r)
 		return r;
 	fprintf(stderr, "ferryd: %s\n", fd->dr.st.io);
+	r = hashcmp_init(fd, why, ERRLEN);
+	if (r)
+		return r;
 	return ctl_start(fd, why, ERRLEN);
 }
 
 static void teardown(struct ferryd *fd)
 {
 	ctl_stop(fd);
+	hashcmp_stop(fd);
 	if (fd->dr.buf)
 		drain_fini(&fd->dr);
+	resync_destroy(fd->rsync);	/* saves what is left to re-read */
+	fd->rsync = NULL;
 	dev_close(&fd->dv);
 	spool_close(fd->sp);
 }

@@ -165,7 +165,18 @@ unsigned int resync_split(const void *buf, uint32_t len,
 	return n;
 }
 
-/* ---- state file: STATE_DIR/disks/<uuid hex>.state ----------------------- */
+/* ---- state file: STATE_DIR/disks/<uuid hex>.state ----------------------- *
+ *
+ *   path /dev/vdb            size 268435456
+ *   initial_copy running|done
+ *   initial_offset N         [0, N) of the initial copy is sealed
+ *   pending OFF END          (any number) ranges still to re-read when
+ *                            ferryd stopped cleanly
+ */
+
+static int push_range(struct rs_disk *d, uint64_t off, uint64_t end,
+		      enum resync_reason why);
+static void normalize(struct rs_disk *d);
 
 static void state_path(const struct resync *rs, const struct rs_disk *d,
 		       char *buf, size_t len)
@@ -182,7 +193,7 @@ static void state_path(const struct resync *rs, const struct rs_disk *d,
 static int state_load(const struct resync *rs, struct rs_disk *d)
 {
 	char path[300], line[128], val[32];
-	unsigned long long v;
+	unsigned long long v, e;
 	FILE *f;
 
 	state_path(rs, d, path, sizeof(path));
@@ -196,6 +207,9 @@ static int state_load(const struct resync *rs, struct rs_disk *d)
 			d->init_done = !strcmp(val, "done");
 		else if (sscanf(line, "initial_offset %llu", &v) == 1)
 			d->sweep_sealed = v;
+		else if (sscanf(line, "pending %llu %llu", &v, &e) == 2 &&
+			 v < e && e <= d->size)
+			push_range(d, v, e, RESYNC_SHUTDOWN);
 	}
 	fclose(f);
 	return 1;
@@ -206,6 +220,7 @@ static int state_save(const struct resync *rs, const struct rs_disk *d)
 {
 	char path[300], tmp[310], dir[260];
 	int fd, dfd, r = 0;
+	size_t i;
 	FILE *f;
 
 	snprintf(dir, sizeof(dir), "%s/disks", rs->state_dir);
@@ -226,6 +241,9 @@ static int state_save(const struct resync *rs, const struct rs_disk *d)
 	fprintf(f, "path %s\nsize %" PRIu64 "\n", d->path, d->size);
 	fprintf(f, "initial_copy %s\ninitial_offset %" PRIu64 "\n",
 		d->init_done ? "done" : "running", d->sweep_sealed);
+	for (i = 0; i < d->nq; i++)
+		fprintf(f, "pending %" PRIu64 " %" PRIu64 "\n", d->q[i].off,
+			d->q[i].end);
 	if (fflush(f) || fsync(fd))
 		r = -errno;
 	if (fclose(f) && !r)
@@ -298,12 +316,49 @@ nomem:
 	return -ENOMEM;
 }
 
+/*
+ * A clean stop: what is still to re-read (queued, being read, or in a
+ * segment that was not sealed) goes to the state file, so that the next
+ * ferryd reads it.  The initial copy resumes from its sealed offset.
+ */
+static void save_pending(struct resync *rs)
+{
+	unsigned int i;
+	size_t m;
+
+	for (i = 0; i < rs->count; i++) {
+		struct resync_chunk *c = &rs->slots[(rs->first + i) % rs->qd];
+		struct rs_disk *d = find(rs, c->kid);
+
+		if (d && !c->initial)
+			push_range(d, c->offset, c->offset + c->len, c->why);
+	}
+	for (m = 0; m < rs->nmarks; m++) {
+		struct rs_disk *d = find(rs, rs->marks[m].kid);
+
+		if (d && !rs->marks[m].initial)
+			push_range(d, rs->marks[m].off,
+				   rs->marks[m].off + rs->marks[m].len,
+				   RESYNC_SHUTDOWN);
+	}
+	for (i = 0; i < RS_MAX_DISKS; i++) {
+		struct rs_disk *d = &rs->disks[i];
+
+		if (!d->used || d->gone || (!d->nq && !d->sweep))
+			continue;
+		normalize(d);
+		save(rs, d);
+	}
+}
+
 void resync_destroy(struct resync *rs)
 {
 	unsigned int i;
 
 	if (!rs)
 		return;
+	if (rs->state_dir[0])
+		save_pending(rs);
 	for (i = 0; i < RS_MAX_DISKS; i++) {
 		if (rs->disks[i].used && rs->disks[i].fd >= 0)
 			close(rs->disks[i].fd);
@@ -904,6 +959,8 @@ int resync_get_stat(struct resync *rs, uint32_t kid,
 	dt = st->pass_started_ns && now > st->pass_started_ns ?
 	     (now - st->pass_started_ns) / 1e9 : 0;
 	st->rate = dt > 0 ? st->pass_done / dt : 0;
+	if (st->pass_done > st->pass_bytes)
+		st->pass_bytes = st->pass_done;
 	left = st->pass_bytes > st->pass_done ?
 	       st->pass_bytes - st->pass_done : 0;
 	st->eta_s = st->rate > 0 && st->active ?
