@@ -230,7 +230,8 @@ static int seg_add(struct drain *d, const struct ferry_rec *fr,
 	if (nodata) {
 		if (d->open && !d->seg_flagged)
 			return -ENOSPC;	/* the window opens in a new segment */
-		d->want_window = true;
+		if (!d->open)
+			d->want_window = true;
 	}
 	if (!d->open) {
 		r = seg_open(d, fr->seq, fr->time_ns, fr->disk_id, why, len);

@@ -8,6 +8,14 @@ integ-agent-drain_SRCS := tests/integration/agent_drain.c \
 	agent/ferryd/resync.c
 endif
 
+# integ-agent-resync: re-read chunks (initial copy, metadata-only records)
+# merged into the stream under concurrent overlapping writes.
+ifneq ($(wildcard tests/integration/kshim.h),)
+INTEG_TESTS += integ-agent-resync
+integ-agent-resync_SRCS := tests/integration/agent_resync.c \
+	agent/ferryd/drain.c agent/ferryd/spool.c agent/ferryd/resync.c
+endif
+
 # make bench: tests/bench/agent.sh
 ifneq ($(wildcard tests/integration/kshim.h),)
 BINS += bench-agent
