@@ -16,6 +16,13 @@
 
 #include "ferryctl.h"
 
+static const char *mode_name(uint32_t mode)
+{
+	static const char *const names[] = { "data", "metadata", "bitmap" };
+
+	return mode < 3 ? names[mode] : "?";
+}
+
 static void kernel_disk(int fd, const struct ferry_list_entry *e, bool json,
 			bool first)
 {
@@ -24,19 +31,31 @@ static void kernel_disk(int fd, const struct ferry_list_entry *e, bool json,
 	if (ioctl(fd, FERRY_IOC_STATS, &st))
 		memset(&st, 0, sizeof(st));
 	if (json) {
-		printf("%s{\"id\":%u,\"dev\":\"%u:%u\",\"state\":%u,\"mode\":%u,\"ring_used\":%llu,\"ring_size\":%llu,\"records\":%llu,\"drops\":%llu}",
+		printf("%s{\"id\":%u,\"dev\":\"%u:%u\",\"state\":%u,\"mode\":\"%s\",\"ring_used\":%llu,\"ring_size\":%llu,\"records\":%llu,\"drops\":%llu,\"to_metadata\":%llu,\"to_bitmap\":%llu,\"nodata_records\":%llu,\"dirty_bits\":%llu,\"bitmap_granule\":%llu}",
 		       first ? "" : ",", e->disk_id, e->major, e->minor,
-		       st.state, st.mode, (unsigned long long)st.ring_used,
+		       st.state, mode_name(st.mode),
+		       (unsigned long long)st.ring_used,
 		       (unsigned long long)st.ring_size,
 		       (unsigned long long)st.records,
-		       (unsigned long long)st.drops);
+		       (unsigned long long)st.drops,
+		       (unsigned long long)st.to_metadata,
+		       (unsigned long long)st.to_bitmap,
+		       (unsigned long long)st.nodata_records,
+		       (unsigned long long)st.dirty_bits,
+		       (unsigned long long)st.bitmap_granule);
 		return;
 	}
-	printf("disk %u (%u:%u): state %#x, mode %u, ring %llu of %llu bytes, %llu records, %llu drops\n",
-	       e->disk_id, e->major, e->minor, st.state, st.mode,
+	printf("disk %u (%u:%u): state %#x, mode %s, ring %llu of %llu bytes, %llu records, %llu drops\n",
+	       e->disk_id, e->major, e->minor, st.state, mode_name(st.mode),
 	       (unsigned long long)st.ring_used,
 	       (unsigned long long)st.ring_size,
 	       (unsigned long long)st.records, (unsigned long long)st.drops);
+	printf("  %llu to metadata, %llu to bitmap, %llu records without data, %llu dirty bits of %llu bytes\n",
+	       (unsigned long long)st.to_metadata,
+	       (unsigned long long)st.to_bitmap,
+	       (unsigned long long)st.nodata_records,
+	       (unsigned long long)st.dirty_bits,
+	       (unsigned long long)st.bitmap_granule);
 }
 
 /* Without ferryd: what ferry.ko says.  Changes are not being drained. */

@@ -27,6 +27,7 @@
 
 #include "ferryd.h"
 #include "hashcmp.h"
+#include "resync.h"
 
 #if __has_include("ship.h")
 #include "ship.h"
@@ -195,11 +196,78 @@ static void take_snap(struct ferryd *fd, struct snap *sn)
 	sn->oldest = oldest_change_ns(fd, &sn->ss, &sn->ds);
 }
 
+/* "1:02:03" or "0:42" */
+static void human_time(uint64_t s, char *buf, size_t len)
+{
+	if (s >= 3600)
+		snprintf(buf, len, "%llu:%02llu:%02llu",
+			 (unsigned long long)(s / 3600),
+			 (unsigned long long)(s / 60 % 60),
+			 (unsigned long long)(s % 60));
+	else
+		snprintf(buf, len, "%llu:%02llu", (unsigned long long)(s / 60),
+			 (unsigned long long)(s % 60));
+}
+
+/*
+ * What re-reading does for disk kid, one line: "initial copy 37% 120.0
+ * MiB/s ETA 0:42", "resync (bitmap) ...", "hash-compare ...", or "" when
+ * idle.  Returns true when something is going on.
+ */
+static bool resync_line(struct ferryd *fd, uint32_t kid, char *buf,
+			size_t len)
+{
+	struct resync_disk_stat rs;
+	struct hashcmp_stat hs;
+	char rate[32], eta[32] = "?";
+
+	*buf = 0;
+	hashcmp_get_stat(fd, &hs);
+	if (hs.active && hs.kid == kid) {
+		snprintf(buf, len, "hash-compare %.0f%%, %llu bytes differ: %.100s",
+			 hs.disk_bytes ? 100.0 * hs.compared / hs.disk_bytes : 0.0,
+			 (unsigned long long)hs.differing, hs.msg);
+		return true;
+	}
+	if (!fd->rsync || resync_get_stat(fd->rsync, kid, &rs) || !rs.active)
+		return false;
+	human_bytes(rs.rate, rate, sizeof(rate));
+	if (rs.eta_s)
+		human_time(rs.eta_s, eta, sizeof(eta));
+	if (rs.initial)
+		snprintf(buf, len, "initial copy %.0f%% %s/s ETA %s",
+			 rs.disk_bytes ? 100.0 * rs.initial_offset /
+			 rs.disk_bytes : 0.0, rate, eta);
+	else
+		snprintf(buf, len, "resync (%s) %.0f%% of %llu bytes %s/s ETA %s",
+			 resync_reason_name(rs.why), rs.pass_bytes ?
+			 100.0 * rs.pass_done / rs.pass_bytes : 0.0,
+			 (unsigned long long)rs.pass_bytes, rate, eta);
+	if (rs.error[0])
+		snprintf(buf + strlen(buf), len - strlen(buf),
+			 "; last read error: %s", rs.error);
+	return true;
+}
+
+/* Why the disk is not in data mode or needs re-reading, or "". */
+static const char *mode_reason(const struct ferry_stats *ks)
+{
+	if (ks->state & FERRY_DISK_RESYNC)
+		return "writes were lost to tracking: hash-compare needed";
+	if (ks->mode == FERRY_MODE_BITMAP)
+		return "ring and metadata room full: writes only set dirty bits";
+	if (ks->mode == FERRY_MODE_METADATA)
+		return "ring full: writes recorded without their data";
+	if (ks->dirty_bits)
+		return "dirty bits waiting to be fetched";
+	return "";
+}
+
 static int status_human(struct ferryd *fd, FILE *f)
 {
 	struct snap sn;
 	struct ferry_stats ks;
-	char a[32], b[32];
+	char a[32], b[32], line[320];
 	int attention = 0;
 	unsigned int i;
 
@@ -252,7 +320,23 @@ static int status_human(struct ferryd *fd, FILE *f)
 			(unsigned long long)ks.drops, a);
 		fprintf(f, "  /dev/%s %s, %u spool extents excluded\n",
 			dd->id.name, dd->id.ident, dd->nr_excluded);
+		fprintf(f, "  mode %s: %llu to metadata, %llu to bitmap, %llu records without data, %llu dirty bits of %llu bytes%s%s\n",
+			mode_name(ks.mode),
+			(unsigned long long)ks.to_metadata,
+			(unsigned long long)ks.to_bitmap,
+			(unsigned long long)ks.nodata_records,
+			(unsigned long long)ks.dirty_bits,
+			(unsigned long long)ks.bitmap_granule,
+			*mode_reason(&ks) ? ": " : "", mode_reason(&ks));
+		if (resync_line(fd, dd->kid, line, sizeof(line))) {
+			fprintf(f, "  %s\n", line);
+			attention = 1;
+		}
 	}
+	if (sn.ds.window)
+		fprintf(f, "resync window open: segments are flagged, the server offers no recovery point (%llu records without data, %llu re-read records so far)\n",
+			(unsigned long long)sn.ds.metadata_records,
+			(unsigned long long)sn.ds.resync_records);
 	pthread_mutex_unlock(&fd->dv.lock);
 	return attention ? CTL_EXIT_ATTENTION : CTL_EXIT_OK;
 }
@@ -274,6 +358,46 @@ static void ship_json(FILE *f)
 #else
 	(void)f;
 #endif
+}
+
+/* The disk's degraded-mode counters and re-read state, JSON members. */
+static void resync_json(struct ferryd *fd, uint32_t kid,
+			const struct ferry_stats *ks, FILE *f)
+{
+	struct resync_disk_stat rs;
+	char line[320];
+	int i;
+
+	fprintf(f, ",\"to_metadata\":%llu,\"to_bitmap\":%llu,\"nodata_records\":%llu,\"dirty_bits\":%llu,\"bitmap_granule\":%llu,\"mode_reason\":",
+		(unsigned long long)ks->to_metadata,
+		(unsigned long long)ks->to_bitmap,
+		(unsigned long long)ks->nodata_records,
+		(unsigned long long)ks->dirty_bits,
+		(unsigned long long)ks->bitmap_granule);
+	json_str(f, mode_reason(ks));
+	resync_line(fd, kid, line, sizeof(line));
+	fprintf(f, ",\"resync_status\":");
+	json_str(f, line);
+	if (!fd->rsync || resync_get_stat(fd->rsync, kid, &rs))
+		return;
+	fprintf(f, ",\"resync\":{\"active\":%s,\"why\":\"%s\",\"pass_bytes\":%llu,\"pass_done\":%llu,\"rate\":%.0f,\"eta_s\":%llu,\"queued\":%llu,\"initial\":%s,\"initial_done\":%s,\"initial_offset\":%llu,\"disk_bytes\":%llu,\"data_bytes\":%llu,\"zero_bytes\":%llu,\"read_errors\":%llu,\"bytes\":{",
+		rs.active ? "true" : "false", resync_reason_name(rs.why),
+		(unsigned long long)rs.pass_bytes,
+		(unsigned long long)rs.pass_done, rs.rate,
+		(unsigned long long)rs.eta_s, (unsigned long long)rs.queued,
+		rs.initial ? "true" : "false",
+		rs.initial_done ? "true" : "false",
+		(unsigned long long)rs.initial_offset,
+		(unsigned long long)rs.disk_bytes,
+		(unsigned long long)rs.data_bytes,
+		(unsigned long long)rs.zero_bytes,
+		(unsigned long long)rs.read_errors);
+	for (i = 0; i < RESYNC_NR_REASONS; i++)
+		fprintf(f, "%s\"%s\":%llu", i ? "," : "",
+			resync_reason_name(i), (unsigned long long)rs.bytes[i]);
+	fprintf(f, "},\"error\":");
+	json_str(f, rs.error);
+	fputc('}', f);
 }
 
 static int status_json(struct ferryd *fd, FILE *f)
@@ -303,13 +427,17 @@ static int status_json(struct ferryd *fd, FILE *f)
 	fprintf(f, ",\"end_seq\":%llu},", (unsigned long long)sn.ss.end_seq);
 	fprintf(f, "\"oldest_unshipped_age_s\":%.3f,",
 		sn.oldest && sn.now > sn.oldest ? (sn.now - sn.oldest) / 1e9 : 0.0);
-	fprintf(f, "\"drain\":{\"records\":%llu,\"bytes\":%llu,\"segments\":%llu,\"segment_bytes\":%llu,\"bytes_per_s\":%.0f,\"records_per_s\":%.0f,\"ring_pos\":%llu,\"ring_consumed\":%llu,\"full_waits\":%llu},",
+	fprintf(f, "\"drain\":{\"records\":%llu,\"bytes\":%llu,\"segments\":%llu,\"segment_bytes\":%llu,\"bytes_per_s\":%.0f,\"records_per_s\":%.0f,\"ring_pos\":%llu,\"ring_consumed\":%llu,\"full_waits\":%llu,\"resync_window\":%s,\"windows\":%llu,\"metadata_records\":%llu,\"resync_records\":%llu},",
 		(unsigned long long)sn.ds.records, (unsigned long long)sn.ds.bytes,
 		(unsigned long long)sn.ds.segments,
 		(unsigned long long)sn.ds.seg_bytes, rate_bytes.per_s,
 		rate_recs.per_s, (unsigned long long)sn.ds.pos,
 		(unsigned long long)sn.ds.consumed,
-		(unsigned long long)sn.ds.full_waits);
+		(unsigned long long)sn.ds.full_waits,
+		sn.ds.window ? "true" : "false",
+		(unsigned long long)sn.ds.windows,
+		(unsigned long long)sn.ds.metadata_records,
+		(unsigned long long)sn.ds.resync_records);
 	ship_json(f);
 	fprintf(f, "\"disks\":[");
 	pthread_mutex_lock(&fd->dv.lock);
@@ -326,7 +454,7 @@ static int status_json(struct ferryd *fd, FILE *f)
 		json_str(f, dd->spec);
 		fprintf(f, ",\"device\":\"/dev/%s\",\"ident\":", dd->id.name);
 		json_str(f, dd->id.ident);
-		fprintf(f, ",\"id\":%u,\"state\":\"%s\",\"mode\":\"%s\",\"ring_used\":%llu,\"ring_size\":%llu,\"records\":%llu,\"bytes\":%llu,\"drops\":%llu,\"drop_bytes\":%llu,\"errors\":%llu,\"mode_changes\":%llu,\"write_bytes_per_s\":%.0f,\"spool_extents_excluded\":%u}",
+		fprintf(f, ",\"id\":%u,\"state\":\"%s\",\"mode\":\"%s\",\"ring_used\":%llu,\"ring_size\":%llu,\"records\":%llu,\"bytes\":%llu,\"drops\":%llu,\"drop_bytes\":%llu,\"errors\":%llu,\"mode_changes\":%llu,\"write_bytes_per_s\":%.0f,\"spool_extents_excluded\":%u",
 			dd->kid, state_name(ks.state), mode_name(ks.mode),
 			(unsigned long long)ks.ring_used,
 			(unsigned long long)ks.ring_size,
@@ -337,6 +465,8 @@ static int status_json(struct ferryd *fd, FILE *f)
 			(unsigned long long)ks.errors,
 			(unsigned long long)ks.mode_changes, rate_disk[i].per_s,
 			dd->nr_excluded);
+		resync_json(fd, dd->kid, &ks, f);
+		fputc('}', f);
 	}
 	pthread_mutex_unlock(&fd->dv.lock);
 	fprintf(f, "]}\n");
