@@ -214,10 +214,11 @@ int dev_attach(struct dev *dv, const char *spec, char *why, size_t len)
 			 spec);
 		return -E2BIG;
 	}
-	r = dev_exclude_spool(dv, slot, why, len);
-	if (r < 0)
+	r = dev_resync_add(dv, &dd, why, len);
+	if (r)
 		return r;
-	return dev_resync_add(dv, &dd, why, len);
+	r = dev_exclude_spool(dv, slot, why, len);
+	return r < 0 ? r : 0;
 }
 
 int dev_detach(struct dev *dv, const char *spec, char *why, size_t len)
@@ -471,6 +472,9 @@ int dev_exclude_spool(struct dev *dv, struct dev_disk *dd, char *why,
 		} else {
 			r = n;
 			dd->nr_excluded = n;
+			/* nor re-read: the replica keeps its own blocks there */
+			if (dv->rsync)
+				resync_set_exclude(dv->rsync, dd->kid, ext, n);
 		}
 	}
 	free(ext);

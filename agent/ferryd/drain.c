@@ -309,6 +309,8 @@ static int chunk_add(struct drain *d, struct resync_chunk *c, char *why,
 	}
 	for (; c->added < c->nr_pieces; c->added++) {
 		p = &c->pieces[c->added];
+		if (p->skip)
+			continue;	/* the spool's own blocks */
 		memset(&hr, 0, sizeof(hr));
 		hr.seq = c->seq;
 		hr.offset = c->offset + p->off;

@@ -67,6 +67,8 @@ struct rs_disk {
 	unsigned int issued;	/* chunks started, not yet added */
 	uint64_t unsealed;	/* chunks added, segment not yet sealed */
 	uint64_t pause_until;	/* after a read error */
+	struct ferry_extent *excl;	/* sorted: never sent */
+	unsigned int nexcl;
 	struct resync_disk_stat st;
 };
 
@@ -160,7 +162,50 @@ unsigned int resync_split(const void *buf, uint32_t len,
 		p[n].off = off;
 		p[n].len = blen;
 		p[n].zero = z;
+		p[n].skip = false;
 		n++;
+	}
+	return n;
+}
+
+/* Is [off, off + len) inside an excluded extent (they are sorted)? */
+static bool excluded(const struct rs_disk *d, uint64_t off, uint32_t len)
+{
+	unsigned int lo = 0, hi = d->nexcl;
+
+	while (lo < hi) {
+		unsigned int mid = (lo + hi) / 2;
+		const struct ferry_extent *e = &d->excl[mid];
+
+		if (off >= e->offset + e->len)
+			lo = mid + 1;
+		else if (off + len <= e->offset)
+			hi = mid;
+		else
+			return true;	/* overlaps: the spool's block */
+	}
+	return false;
+}
+
+/* Pieces by 4 KiB block: excluded blocks become skip pieces. */
+static unsigned int split_excl(const struct rs_disk *d,
+			       struct resync_chunk *c)
+{
+	const uint8_t *b = c->buf;
+	struct resync_piece *p = c->pieces;
+	unsigned int n = 0;
+	uint32_t off, blen;
+	bool z, k;
+
+	for (off = 0; off < c->len; off += blen) {
+		blen = c->len - off < RS_BLOCK ? c->len - off : RS_BLOCK;
+		k = excluded(d, c->offset + off, blen);
+		z = !k && all_zero(b + off, blen);
+		if (n && p[n - 1].zero == z && p[n - 1].skip == k) {
+			p[n - 1].len += blen;
+			continue;
+		}
+		p[n++] = (struct resync_piece){ off, blen, z, k };
 	}
 	return n;
 }
@@ -363,6 +408,7 @@ void resync_destroy(struct resync *rs)
 		if (rs->disks[i].used && rs->disks[i].fd >= 0)
 			close(rs->disks[i].fd);
 		free(rs->disks[i].q);
+		free(rs->disks[i].excl);
 	}
 	for (i = 0; rs->slots && i < rs->qd; i++) {
 		free(rs->slots[i].buf);
@@ -479,6 +525,9 @@ int resync_add_disk(struct resync *rs, uint32_t kid, const char *path,
 		if (d->fd >= 0)
 			close(d->fd);
 		free(d->q);
+		free(d->excl);
+		d->excl = NULL;
+		d->nexcl = 0;
 		d->used = false;
 	}
 	pthread_mutex_unlock(&rs->lock);
@@ -498,11 +547,47 @@ void resync_remove_disk(struct resync *rs, uint32_t kid)
 		if (!d->issued) {
 			close(d->fd);
 			free(d->q);
+			free(d->excl);
+			d->excl = NULL;
+			d->nexcl = 0;
 			d->q = NULL;
 			d->used = false;
 		}
 	}
 	pthread_mutex_unlock(&rs->lock);
+}
+
+static int cmp_ext(const void *a, const void *b)
+{
+	const struct ferry_extent *x = a, *y = b;
+
+	return x->offset < y->offset ? -1 : x->offset > y->offset;
+}
+
+int resync_set_exclude(struct resync *rs, uint32_t kid,
+		       const struct ferry_extent *ext, unsigned int n)
+{
+	struct ferry_extent *copy = NULL;
+	struct rs_disk *d;
+
+	if (n) {
+		copy = malloc(n * sizeof(*copy));
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, ext, n * sizeof(*copy));
+		qsort(copy, n, sizeof(*copy), cmp_ext);
+	}
+	pthread_mutex_lock(&rs->lock);
+	d = find(rs, kid);
+	if (d) {
+		free(d->excl);
+		d->excl = copy;
+		d->nexcl = n;
+	}
+	pthread_mutex_unlock(&rs->lock);
+	if (!d)
+		free(copy);
+	return d ? 0 : -ENOENT;
 }
 
 bool resync_initial_done(struct resync *rs, uint32_t kid)
@@ -710,14 +795,25 @@ static bool take(struct resync *rs, struct resync_chunk *c)
 
 /* ---- reads -------------------------------------------------------------- */
 
-static void finish_read(struct resync_chunk *c, int res)
+static void finish_read(struct resync *rs, struct resync_chunk *c, int res)
 {
+	struct rs_disk *d;
+
 	c->res = res >= 0 && (uint32_t)res != c->len ? -EIO : res;
-	c->done = true;
 	c->time_ns = real_ns();
 	c->added = 0;
-	c->nr_pieces = c->res > 0 ? resync_split(c->buf, c->len, c->pieces,
-						  c->len / RS_BLOCK + 1) : 0;
+	c->nr_pieces = 0;
+	if (c->res > 0) {
+		pthread_mutex_lock(&rs->lock);
+		d = find(rs, c->kid);
+		if (d && d->nexcl)
+			c->nr_pieces = split_excl(d, c);
+		else
+			c->nr_pieces = resync_split(c->buf, c->len, c->pieces,
+						    c->len / RS_BLOCK + 1);
+		pthread_mutex_unlock(&rs->lock);
+	}
+	c->done = true;
 }
 
 int resync_issue(struct resync *rs, const struct ferry_ring_hdr *hdr,
@@ -750,8 +846,8 @@ int resync_issue(struct resync *rs, const struct ferry_ring_hdr *hdr,
 			continue;
 		}
 		pthread_mutex_unlock(&rs->lock);
-		finish_read(c, pread(fd, c->buf, c->len, c->offset) < 0 ?
-			       -errno : (int)c->len);
+		finish_read(rs, c, pread(fd, c->buf, c->len, c->offset) < 0 ?
+			    -errno : (int)c->len);
 		pthread_mutex_lock(&rs->lock);
 	}
 	pthread_mutex_unlock(&rs->lock);
@@ -762,7 +858,7 @@ void resync_complete(struct resync *rs, unsigned int slot, int res)
 {
 	if (slot >= rs->qd)
 		return;
-	finish_read(&rs->slots[slot], res);
+	finish_read(rs, &rs->slots[slot], res);
 	pthread_mutex_lock(&rs->lock);
 	rs->reading--;
 	pthread_mutex_unlock(&rs->lock);
@@ -842,6 +938,9 @@ void resync_added(struct resync *rs, struct resync_chunk *c, uint64_t seg)
 			if (!d->issued) {
 				close(d->fd);
 				free(d->q);
+				free(d->excl);
+				d->excl = NULL;
+				d->nexcl = 0;
 				d->q = NULL;
 				d->used = false;
 			}
@@ -852,6 +951,8 @@ void resync_added(struct resync *rs, struct resync_chunk *c, uint64_t seg)
 			d->st.pass_done += c->len;
 			d->st.bytes[c->why] += c->len;
 			for (i = 0; i < c->nr_pieces; i++) {
+				if (c->pieces[i].skip)
+					continue;
 				if (c->pieces[i].zero)
 					d->st.zero_bytes += c->pieces[i].len;
 				else

@@ -110,6 +110,14 @@ void resync_destroy(struct resync *rs);
 int resync_add_disk(struct resync *rs, uint32_t kid, const char *path,
 		    uint64_t size, const uint8_t uuid[16], char *why,
 		    size_t len);
+/*
+ * Ranges of kid never to send (the spool's own blocks, invariant 7):
+ * re-read chunks leave them out.  Replaces the set; n 0 clears.  0,
+ * -ENOENT, -ENOMEM.
+ */
+int resync_set_exclude(struct resync *rs, uint32_t kid,
+		       const struct ferry_extent *ext, unsigned int n);
+
 /* Forget kid: its queue, reads and chunks not yet added are dropped. */
 void resync_remove_disk(struct resync *rs, uint32_t kid);
 
@@ -123,6 +131,7 @@ struct resync_piece {
 	uint32_t off;		/* in the chunk */
 	uint32_t len;
 	bool zero;
+	bool skip;		/* excluded (the spool): not sent at all */
 };
 
 /*
