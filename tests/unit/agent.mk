@@ -6,3 +6,6 @@ unit-conf_SRCS := tests/unit/conf.c agent/ferryd/config.c
 unit-conf_LDLIBS := -lcmocka
 unit-disk_SRCS := tests/unit/disk.c
 unit-disk_LDLIBS := -lcmocka
+UNIT_TESTS += unit-resync
+unit-resync_SRCS := tests/unit/resync.c agent/ferryd/resync.c
+unit-resync_LDLIBS := -lcmocka
