@@ -328,10 +328,9 @@ static int status_human(struct ferryd *fd, FILE *f)
 			(unsigned long long)ks.dirty_bits,
 			(unsigned long long)ks.bitmap_granule,
 			*mode_reason(&ks) ? ": " : "", mode_reason(&ks));
-		if (resync_line(fd, dd->kid, line, sizeof(line))) {
+		/* re-reading is normal work: no attention on its own */
+		if (resync_line(fd, dd->kid, line, sizeof(line)))
 			fprintf(f, "  %s\n", line);
-			attention = 1;
-		}
 	}
 	if (sn.ds.window)
 		fprintf(f, "resync window open: segments are flagged, the server offers no recovery point (%llu records without data, %llu re-read records so far)\n",
