@@ -12,7 +12,8 @@
  *
  *   header (128 bytes): magic "FRYBOOT1" | version | state | nr_disks |
  *          table_bytes | file_bytes | time_ns | machine_id[16] |
- *          boot_id[16] | zero | crc32c of the table with this field 0
+ *          boot_id[16] | seq_base | zero | crc32c of the table with this
+ *          field 0
  *   disk (64 bytes): uuid[16] | size | granule | nbits | bitmap_off |
  *          bitmap_bytes u32 | crc32c of the bitmap u32 | bits set
  *
@@ -75,7 +76,8 @@ struct bs_hdr {
 	uint64_t time_ns;
 	uint8_t machine_id[16];
 	uint8_t boot_id[16];
-	uint8_t zero[52];
+	uint64_t seq_base;	/* ring seq + seq_base = stream seq, this boot */
+	uint8_t zero[44];
 	uint32_t crc;
 };
 
@@ -105,6 +107,7 @@ struct bs_where {
 /* The daemon's: the file between start and stop, disks attached early. */
 static struct {
 	int fd;
+	uint64_t seq_base;
 	dev_t early[FERRY_MAX_DISKS];
 	unsigned int nr_early;
 } bs = { .fd = -1 };
@@ -658,6 +661,7 @@ int bootstate_shutdown_save(struct ferryd *fd)
 	hdr_init(h, unclean[0] ? BS_RUNNING : BS_CLEAN,
 		 prev ? prev->machine_id : (uint8_t[16]){ 0 }, w.file_bytes);
 	h->table_bytes = unclean[0] ? BS_ALIGN : table_bytes(fd->conf.nr_disks);
+	h->seq_base = prev ? prev->seq_base : 0;
 	h->crc = table_crc(h);
 	r = bdev_store(&w, img, why, sizeof(why));
 	if (kd.fd >= 0)
@@ -775,6 +779,28 @@ static void resume_disk(struct ferryd *fd, struct resync *rs,
 			dd->spec);
 }
 
+/*
+ * The ring of a new boot numbers its records from 0 again, while the
+ * stream (spool, server) must go on: its records get seq_base added, the
+ * end of what the spool sealed.  A restart within the boot keeps the base
+ * it had (from the file).
+ */
+static void set_seq_base(struct ferryd *fd, const struct bs_hdr *prev)
+{
+	struct spool_stat ss;
+
+	if (prev && same_boot(prev)) {
+		bs.seq_base = prev->seq_base;
+	} else {
+		spool_get_stat(fd->sp, &ss);
+		bs.seq_base = ss.end_seq;
+	}
+	fd->dr.seq_base = bs.seq_base;
+	if (bs.seq_base)
+		fprintf(stderr, "ferryd: stream: this boot's ring seq + %llu\n",
+			(unsigned long long)bs.seq_base);
+}
+
 /* Bytes the file needs for the disks attached now. */
 static uint64_t needed_bytes(struct ferryd *fd)
 {
@@ -809,6 +835,7 @@ static int write_state(enum bs_state state, const uint8_t machine_id[16],
 		r = -errno;
 	if (!r) {
 		hdr_init(h, state, machine_id, st.st_size);
+		h->seq_base = bs.seq_base;
 		h->crc = table_crc(h);
 		if (pwrite(bs.fd, h, BS_ALIGN, 0) != BS_ALIGN ||
 		    fdatasync(bs.fd))
@@ -846,6 +873,7 @@ int bootstate_start(struct ferryd *fd, struct resync *rs, char *why,
 		fprintf(stderr, "ferryd: boot state: %s\n", prev_why);
 	if (!rs)
 		fprintf(stderr, "ferryd: boot state: no resync engine: nothing re-read, nothing compared\n");
+	set_seq_base(fd, prev);
 	for (i = 0; rs && i < fd->dv.nr_disks; i++)
 		resume_disk(fd, rs, prev, prev_why, &fd->dv.disks[i],
 			    &clean_bytes, &clean_disks);

@@ -234,7 +234,8 @@ static int seg_add(struct drain *d, const struct ferry_rec *fr,
 			d->want_window = true;
 	}
 	if (!d->open) {
-		r = seg_open(d, fr->seq, fr->time_ns, fr->disk_id, why, len);
+		r = seg_open(d, fr->seq + d->seq_base, fr->time_ns,
+			     fr->disk_id, why, len);
 		if (r)
 			return r;
 	} else if (!have_disk(d, fr->disk_id)) {
@@ -252,6 +253,7 @@ static int seg_add(struct drain *d, const struct ferry_rec *fr,
 			 (unsigned long long)fr->seq, fr->op);
 		return -EBADMSG;
 	}
+	hr.seq += d->seq_base;
 	r = hrl_writer_reserve(&d->w, &hr, &payload);
 	if (r == -ENOSPC && !hrl_writer_records(&d->w)) {
 		snprintf(why, len,
@@ -303,7 +305,8 @@ static int chunk_add(struct drain *d, struct resync_chunk *c, char *why,
 		return 1;
 	if (!d->open) {
 		d->want_window = true;
-		r = seg_open(d, c->seq, c->time_ns, c->kid, why, len);
+		r = seg_open(d, c->seq + d->seq_base, c->time_ns, c->kid, why,
+			     len);
 		if (r)
 			return r;
 	}
@@ -312,7 +315,7 @@ static int chunk_add(struct drain *d, struct resync_chunk *c, char *why,
 		if (p->skip)
 			continue;	/* the spool's own blocks */
 		memset(&hr, 0, sizeof(hr));
-		hr.seq = c->seq;
+		hr.seq = c->seq + d->seq_base;
 		hr.offset = c->offset + p->off;
 		hr.time_ns = c->time_ns;
 		hr.len = p->len;

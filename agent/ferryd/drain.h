@@ -85,6 +85,9 @@ struct drain {
 	volatile sig_atomic_t *stop;
 	bool exit_when_idle;	/* stop once the ring is empty and sealed */
 	struct resync *rsync;	/* re-read chunks come from here; NULL: none */
+	uint64_t seq_base;	/* added to ring seqs in the stream: a new
+				 * boot's ring restarts at 0, the stream goes
+				 * on (bootstate.c sets it) */
 
 	pthread_mutex_t lock;	/* protects st */
 	struct drain_stat st;

@@ -119,6 +119,7 @@ rb_caught_up()
 		return 1
 	j=$(ferryctl status --json 2>/dev/null) || rc=$?
 	RB_WHY="ferryctl status --json exit $rc"
+	((rc != 3)) || { RB_WHY="ferryd is gone"; return 2; }
 	((rc == 0 || rc == 4)) || return 1
 	RB_WHY="resync or hash-compare active"
 	[[ $j != *'"active":true'* ]] || return 1
@@ -138,12 +139,18 @@ rb_caught_up()
 # 30 s what it is waiting for.
 rb_wait_caught_up()
 {
-	local end=$((SECONDS + $1)) n=0 said=$SECONDS
+	local end=$((SECONDS + $1)) n=0 said=$SECONDS rc
 
 	while ((SECONDS < end)); do
-		if rb_caught_up; then
+		rc=0
+		rb_caught_up || rc=$?
+		if ((rc == 0)); then
 			n=$((n + 1))
 			((n >= 2)) && return 0
+		elif ((rc == 2)); then
+			rb_log "$RB_WHY:"
+			tail -n 40 "$RB_LOG"
+			return 1
 		else
 			n=0
 			if ((SECONDS - said >= 30)); then

@@ -55,14 +55,14 @@ rb_check_replicas()
 {
 	local dir=$1 n1 n2 a b
 
-	rb_wait_applied "$(<"$dir/end-seq")"
+	rb_wait_applied "$(<"$dir/end-seq")" || return 1
 	n1=$(ps_disk_name "$DISK1") || { echo "$NAME: no replica of disk 1"; return 1; }
 	n2=$(ps_disk_name "$DISK2") || { echo "$NAME: no replica of disk 2"; return 1; }
 	[[ -s $dir/extents ]] || { echo "$NAME: guest left no spool extents"; return 1; }
-	cp --sparse=always "$dir/disk1.img" "$WORK/src1.img"
-	cp --sparse=always "$MDIR/disks/$n1/replica.img" "$WORK/rep1.img"
-	rb_mask "$WORK/src1.img" "$dir/extents"
-	rb_mask "$WORK/rep1.img" "$dir/extents"
+	cp --sparse=always "$dir/disk1.img" "$WORK/src1.img" &&
+		cp --sparse=always "$MDIR/disks/$n1/replica.img" "$WORK/rep1.img" &&
+		rb_mask "$WORK/src1.img" "$dir/extents" &&
+		rb_mask "$WORK/rep1.img" "$dir/extents" || return 1
 	a=$(sha256sum <"$WORK/src1.img" | cut -d' ' -f1)
 	b=$(sha256sum <"$WORK/rep1.img" | cut -d' ' -f1)
 	echo "$NAME: host: disk 1 (spool's $(wc -l <"$dir/extents") extents masked): source $a, replica $b"
