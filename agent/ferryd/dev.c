@@ -214,9 +214,14 @@ int dev_attach(struct dev *dv, const char *spec, char *why, size_t len)
 			 spec);
 		return -E2BIG;
 	}
-	r = dev_resync_add(dv, &dd, why, len);
-	if (r)
+	/* exclusion first: the spool's writes must not reach the ring */
+	r = dev_exclude_spool(dv, slot, why, len);
+	if (r < 0)
 		return r;
+	r = dev_resync_add(dv, &dd, why, len);
+	if (r || !slot->nr_excluded || !dv->rsync)
+		return r;
+	/* again, now that resync knows the disk: it must skip them too */
 	r = dev_exclude_spool(dv, slot, why, len);
 	return r < 0 ? r : 0;
 }
