@@ -18,7 +18,7 @@ writers()
 {
 	fio --output=/tmp/fio.out --ioengine=libaio --direct=1 --iodepth=4 \
 	    --filename="$RS_DISK" --time_based --runtime=3600 --size=1G \
-	    --verify=crc32c --do_verify=0 --rate=1m \
+	    --verify=crc32c --do_verify=0 --rate=256k \
 	    --name=a --rw=randwrite --bsrange=4k-128k --randseed=21 \
 	    --name=b --rw=randwrite --bs=4k --randseed=22 \
 	    --name=c --rw=randwrite --bsrange=8k-1m --size=64M --randseed=23
@@ -48,10 +48,14 @@ T2=$(date +%s.%N)
 ferryctl status | tee "$FERRY_SHARE/resync-status"
 ferryctl status --json >"$FERRY_SHARE/status.json"
 rs_stats
-kill "$WATCH"
+kill "$WATCH" 2>/dev/null || true
 awk -v t0="$T0" -v t1="$T1" -v t2="$T2" 'BEGIN {
 	printf "initial-sync: copy of 1 GiB took %.1f s (%.1f MB/s of disk), all shipped %.1f s after the start\n",
 	       t1 - t0, 1073741824 / 1e6 / (t1 - t0), t2 - t0 }' | tee "$FERRY_SHARE/copy-summary"
+j=$(<"$FERRY_SHARE/status.json")
+echo "initial-sync: ferryd re-read $(json_num 'initial copy' <<<"$j") bytes for the" \
+     "initial copy; sent as data $(json_num data_bytes <<<"$j") bytes, as zero ranges" \
+     "$(json_num zero_bytes <<<"$j") bytes (all reasons)" | tee -a "$FERRY_SHARE/copy-summary"
 grep -i 'initial copy' "$RS_LOG" | sed 's/^/initial-sync: ferryd: /' | tee -a "$FERRY_SHARE/copy-summary" || true
 rs_log "caught up at seq $(<"$FERRY_SHARE/final-seq"); stopping ferryd"
 kill -TERM "$AGENT"

@@ -86,8 +86,8 @@ rs_stat()
 
 # Caught up: the kernel has disk 1 in data mode with no dirty bit and no
 # resync flag; ferryd's ring is consumed, every segment acknowledged, and
-# it reports nothing queued, being read or compared ("active":true) and a
-# healthy status (exit 0).
+# it reports nothing queued, being read or compared ("active":true), the
+# resync window closed, and a healthy status (exit 0).
 rs_caught_up()
 {
 	local s j
@@ -96,7 +96,8 @@ rs_caught_up()
 	[[ $s == *" mode=data "* && $s == *" dirty_bits=0 "* &&
 	   $s != *",resync"* ]] || return 1
 	j=$(ferryctl status --json 2>/dev/null) || return 1
-	[[ $j != *'"active":true'* ]] || return 1
+	[[ $j != *'"active":true'* && $j == *'"resync_window":false'* ]] ||
+		return 1
 	[[ $(json_num sealed <<<"$j") == 0 ]] || return 1
 	[[ $(json_num ring_pos <<<"$j") == "$(json_num ring_consumed <<<"$j")" ]] ||
 		return 1
@@ -149,8 +150,8 @@ rs_watch()
 	while :; do
 		{
 			echo "== $(date +%T)"
-			rs_stats
-			ferryctl status 2>&1
+			rs_stats || true
+			ferryctl status 2>&1 || true
 		} >>"$1"
 		sleep 1
 	done
