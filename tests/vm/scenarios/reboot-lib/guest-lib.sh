@@ -83,9 +83,22 @@ rb_ferryd()
 	return 1
 }
 
+# rb_stop: SIGTERM, and ferryd parks, drains and exits within 150 s.
 rb_stop()
 {
+	local i
+
 	kill -TERM "$AGENT"
+	for ((i = 0; i < 300; i++)); do
+		kill -0 "$AGENT" 2>/dev/null || break
+		sleep 0.5
+	done
+	if kill -0 "$AGENT" 2>/dev/null; then
+		rb_log "ferryd still running 150 s after SIGTERM:"
+		ferryctl status || true
+		tail -n 30 "$RB_LOG"
+		return 1
+	fi
 	wait "$AGENT" || { rb_log "ferryd exit $?"; tail -n 30 "$RB_LOG"; return 1; }
 }
 
