@@ -210,7 +210,8 @@ int ps_cmd_export(struct ps_server *srv, const char *machine,
 		fprintf(stderr, "ferry-ps: machine %s: no disk %s\n", machine, disk);
 		goto out;
 	}
-	fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* read too: resync records are compared with the image first */
+	fd = open(out, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		fprintf(stderr, "ferry-ps: %s: %s\n", out, strerror(errno));
 		goto out;
