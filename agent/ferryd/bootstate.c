@@ -933,6 +933,7 @@ int bootstate_stop(struct ferryd *fd, char *why, size_t len)
 		fprintf(stderr, "ferryd: stop: the spool is full: disks not parked, the next boot hash-compares\n");
 		return 0;
 	}
+	fd->dv.parked = true;	/* the drain's tick must not fetch the bits */
 	for (i = 0; i < fd->dv.nr_disks; i++) {
 		r = ferry_dev_park(&fd->dv.kdev, fd->dv.disks[i].kid);
 		if (r) {

@@ -573,7 +573,8 @@ unsigned int dev_tick(struct ring_src *rs, bool *hold)
 		if (ks.mode != FERRY_MODE_DATA || ks.dirty_bits ||
 		    (ks.state & FERRY_DISK_RESYNC))
 			busy = true;
-		if ((ks.dirty_bits || ks.mode == FERRY_MODE_BITMAP) && dv->rsync)
+		if ((ks.dirty_bits || ks.mode == FERRY_MODE_BITMAP) &&
+		    dv->rsync && !dv->parked)
 			fetch_dirty(dv, kids[i], &ks);
 		if ((ks.state & FERRY_DISK_RESYNC) &&
 		    !ferry_dev_clear_resync(&dv->kdev, kids[i])) {

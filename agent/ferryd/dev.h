@@ -42,6 +42,8 @@ struct dev {
 	uint8_t *bitmap;
 	uint64_t bitmap_len;
 	bool degraded;		/* some disk out of data mode at the last tick */
+	bool parked;		/* clean stop (bootstate.c): the tick leaves
+				 * the disks in bitmap mode, no FETCH_DIRTY */
 };
 
 /*

@@ -86,11 +86,10 @@ rb_ferryd()
 # rb_stop: SIGTERM, and ferryd parks, drains and exits within 150 s.
 rb_stop()
 {
-	local i
+	local end=$((SECONDS + 150))
 
 	kill -TERM "$AGENT"
-	for ((i = 0; i < 300; i++)); do
-		kill -0 "$AGENT" 2>/dev/null || break
+	while ((SECONDS < end)) && kill -0 "$AGENT" 2>/dev/null; do
 		sleep 0.5
 	done
 	if kill -0 "$AGENT" 2>/dev/null; then
