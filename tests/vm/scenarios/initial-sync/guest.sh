@@ -14,9 +14,10 @@ trap finish EXIT
 # fio for as long as the copy runs: overlapping random writes over the
 # whole disk (verify headers in every block; the end check is the sha256),
 # plus a hot region the copy passes early and fio keeps rewriting.
+# (exec: $! is fio itself; a background bash would ignore the signal)
 writers()
 {
-	fio --output=/tmp/fio.out --ioengine=libaio --direct=1 --iodepth=4 \
+	exec fio --output=/tmp/fio.out --ioengine=libaio --direct=1 --iodepth=4 \
 	    --filename="$RS_DISK" --time_based --runtime=3600 --size=1G \
 	    --verify=crc32c --do_verify=0 --rate=256k \
 	    --name=a --rw=randwrite --bsrange=4k-128k --randseed=21 \
@@ -38,7 +39,7 @@ ferryctl status || true
 rs_wait_copy 400
 T1=$(date +%s.%N)
 sleep 3
-kill -INT "$FIO"
+kill -TERM "$FIO"
 wait "$FIO" || true
 grep -E 'WRITE:|err=' /tmp/fio.out || true
 sync
