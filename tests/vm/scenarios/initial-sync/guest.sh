@@ -57,7 +57,7 @@ j=$(<"$FERRY_SHARE/status.json")
 echo "initial-sync: ferryd re-read $(json_num 'initial copy' <<<"$j") bytes for the" \
      "initial copy; sent as data $(json_num data_bytes <<<"$j") bytes, as zero ranges" \
      "$(json_num zero_bytes <<<"$j") bytes (all reasons)" | tee -a "$FERRY_SHARE/copy-summary"
-grep -i 'initial copy' "$RS_LOG" | sed 's/^/initial-sync: ferryd: /' | tee -a "$FERRY_SHARE/copy-summary" || true
+grep -i 'initial copy' "$RS_LOG" | sed 's/^ferryd: /initial-sync: ferryd: /' | tee -a "$FERRY_SHARE/copy-summary" || true
 rs_log "caught up at seq $(<"$FERRY_SHARE/final-seq"); stopping ferryd"
 kill -TERM "$AGENT"
 wait "$AGENT" || { rs_log "ferryd exit $?"; exit 1; }
