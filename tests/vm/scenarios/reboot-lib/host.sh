@@ -25,16 +25,21 @@ rb_state()
 	awk -v k="$1" '$1 == k { print $2 }' "$MDIR/state" 2>/dev/null
 }
 
+# rb_wait_applied SEQ: ferry-ps has applied up to SEQ and every segment it
+# stored (re-read records consume no seq: segments holding only them do
+# not move applied_pos).
 rb_wait_applied()
 {
-	local want=$1 pos=0
+	local want=$1 pos=0 last
 
 	for _ in $(seq 600); do
 		pos=$(rb_state applied_pos)
-		[[ -n $pos ]] && ((pos >= want)) && return 0
+		last=$(ls "$MDIR/segments" 2>/dev/null | sort | tail -n 1)
+		[[ -n $pos ]] && ((pos >= want)) &&
+			[[ $(rb_state applied_seg) == "$last" ]] && return 0
 		sleep 0.2
 	done
-	echo "$NAME: server applied up to ${pos:-nothing}, want $want"
+	echo "$NAME: server applied up to ${pos:-nothing} ($(rb_state applied_seg)), want $want ($last)"
 	return 1
 }
 
