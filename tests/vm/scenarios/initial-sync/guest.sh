@@ -27,7 +27,7 @@ writers()
 
 rs_setup
 rs_ferryd
-T0=$(date +%s.%N)
+T0=$(cut -d" " -f1 /proc/uptime)
 rs_watch /tmp/watch &
 WATCH=$!
 writers &
@@ -37,7 +37,7 @@ ferryctl status || true
 # fio keeps writing until the copy is done, and 3 s more, so that writes
 # also land after it
 rs_wait_copy 400
-T1=$(date +%s.%N)
+T1=$(cut -d" " -f1 /proc/uptime)
 sleep 3
 kill -TERM "$FIO"
 wait "$FIO" || true
@@ -45,7 +45,7 @@ grep -E 'WRITE:|err=' /tmp/fio.out || true
 sync
 rs_log "copy finished; fio stopped; waiting until caught up"
 rs_wait_caught_up 300 >"$FERRY_SHARE/final-seq"
-T2=$(date +%s.%N)
+T2=$(cut -d" " -f1 /proc/uptime)
 ferryctl status | tee "$FERRY_SHARE/resync-status"
 ferryctl status --json >"$FERRY_SHARE/status.json"
 rs_stats
