@@ -168,7 +168,12 @@ unsigned int resync_split(const void *buf, uint32_t len,
 	return n;
 }
 
-/* Is [off, off + len) inside an excluded extent (they are sorted)? */
+/*
+ * Is [off, off + len) wholly inside an excluded extent (they are sorted and
+ * merged)?  A block only partly the spool's (a file system with 1 KiB
+ * blocks puts extent ends inside 4 KiB blocks) is sent whole: skipping it
+ * would lose the file system's blocks beside the spool.
+ */
 static bool excluded(const struct rs_disk *d, uint64_t off, uint32_t len)
 {
 	unsigned int lo = 0, hi = d->nexcl;
@@ -182,7 +187,8 @@ static bool excluded(const struct rs_disk *d, uint64_t off, uint32_t len)
 		else if (off + len <= e->offset)
 			hi = mid;
 		else
-			return true;	/* overlaps: the spool's block */
+			return off >= e->offset &&
+			       off + len <= e->offset + e->len;
 	}
 	return false;
 }
