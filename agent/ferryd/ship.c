@@ -34,12 +34,13 @@ static struct {
 	int nthreads;
 	uint64_t taken;		/* highest segment id a worker took */
 	int busy;		/* workers holding a segment */
+	int busy_rangeless;	/* of those, segments without a seq range */
 	bool anchored;		/* the server acknowledged one from us */
 	volatile int stop;
 	struct spool *sp;
 	struct ps_client_conf cc;
 	struct ship_ident id;
-	pthread_mutex_t lock;	/* protects stats, taken, busy, anchored */
+	pthread_mutex_t lock;	/* protects stats, taken, busy*, anchored */
 	struct ship_stats stats;
 } ship = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
@@ -134,27 +135,35 @@ static void report(int ret, const char *err)
  * flight: a server that holds nothing of this machine adopts the first
  * segment it receives as the start of the stream, so a later segment
  * overtaking the first would make the first look already covered.
+ *
+ * Nor does a segment go out while one without a seq range is in flight
+ * (re-read records alone, [p,p)): the server orders uploads by seq, and
+ * the successor [p,q) would not wait for it.  Stored first, it would make
+ * the re-read data look like a duplicate of what the stream already holds,
+ * and that data would be acknowledged here and never applied.
  */
 static int take_next(struct spool_seg *seg)
 {
 	int ret = -EAGAIN;
 
 	pthread_mutex_lock(&ship.lock);
-	if (ship.anchored || !ship.busy) {
+	if (!ship.busy || (ship.anchored && !ship.busy_rangeless)) {
 		ret = spool_next_unacked(ship.sp, ship.taken, seg);
 		if (!ret) {
 			ship.taken = seg->id;
 			ship.busy++;
+			ship.busy_rangeless += seg->start_seq == seg->end_seq;
 		}
 	}
 	pthread_mutex_unlock(&ship.lock);
 	return ret;
 }
 
-static void done_with(void)
+static void done_with(const struct spool_seg *seg)
 {
 	pthread_mutex_lock(&ship.lock);
 	ship.busy--;
+	ship.busy_rangeless -= seg->start_seq == seg->end_seq;
 	pthread_mutex_unlock(&ship.lock);
 }
 
@@ -213,7 +222,7 @@ static void *ship_main(void *arg)
 			continue;
 		}
 		ship_until_acked(c, &seg, &ok);
-		done_with();
+		done_with(&seg);
 	}
 	ps_client_close(c);
 	return NULL;
@@ -283,6 +292,7 @@ int ship_start(struct spool *sp, const struct ferryd_conf *conf)
 	ship.stop = 0;
 	ship.taken = 0;
 	ship.busy = 0;
+	ship.busy_rangeless = 0;
 	ship.anchored = false;
 	for (ship.nthreads = 0; ship.nthreads < SHIP_WINDOW; ship.nthreads++) {
 		ret = -pthread_create(&ship.threads[ship.nthreads], NULL,

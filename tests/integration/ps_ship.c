@@ -6,7 +6,8 @@
  * a later segment could overtake the machine's first); then the server
  * is killed and restarted mid-stream and more segments follow.  Every
  * segment must be acknowledged, the spool must drain, and the replica
- * must equal the source image.
+ * must equal the source image.  Last, segments of re-read blocks alone
+ * (no seq range) each followed by a small write: none may be overtaken.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <ferry/hrl.h>
 #include <ferry/ps_auth.h>
 #include <ferry/ps_client.h>
 
@@ -45,6 +47,47 @@ static void append(int n, int nrec)
 		CHECK(spool_append(sp, seg, s.bytes, &s) == 0, "spool_append");
 		next_seq = end;
 	}
+}
+
+/*
+ * A segment of nrec re-read blocks at next_seq: no seq range of its own,
+ * so the data segment after it starts where it does.
+ */
+static void append_reread(int nrec)
+{
+	struct hrl_seg_info info = { .start_seq = next_seq,
+				     .flags = HRL_SEG_RESYNC, .nr_disks = 1 };
+	static uint8_t data[4096];
+	struct spool_seg s = { 0 };
+	struct hrl_seg_end e;
+	struct hrl_writer w;
+	int i, j;
+
+	for (i = 0; i < 16; i++) {
+		sscanf(T_MACHINE + 2 * i, "%2hhx", &info.machine_id[i]);
+		info.segment_id[i] = (uint8_t)random();
+	}
+	info.disks[0].id = T_DISK_ID;
+	info.disks[0].size_bytes = T_DISK_SIZE;
+	info.disks[0].lbs = 512;
+	CHECK(hrl_writer_init(&w, seg, SEG_CAP, &info) == 0, "hrl_writer_init");
+	for (i = 0; i < nrec; i++) {
+		struct hrl_rec r = {
+			.seq = next_seq, .kind = HRL_RESYNC, .disk_id = T_DISK_ID,
+			.offset = (uint64_t)i * 4096 % T_DISK_SIZE, .len = 4096,
+		};
+
+		for (j = 0; j < 4096; j++)
+			data[j] = (uint8_t)random();
+		CHECK(hrl_writer_add(&w, &r, data) == 0, "hrl_writer_add");
+		memcpy(img + r.offset, data, 4096);
+	}
+	CHECK(hrl_writer_finish(&w, &s.bytes, &e) == 0, "hrl_writer_finish");
+	CHECK(e.end_seq == next_seq, "re-read segment ends at %lu",
+	      (unsigned long)e.end_seq);
+	s.start_seq = s.end_seq = next_seq;
+	s.records = nrec;
+	CHECK(spool_append(sp, seg, s.bytes, &s) == 0, "spool_append");
 }
 
 static void wait_drained(const char *what)
@@ -93,6 +136,8 @@ int main(void)
 	struct ferryd_conf fc = { 0 };
 	char err[PS_ERR_LEN], pfile[600], pass[PS_PASSPHRASE_MAX], sdir[600];
 	struct ship_stats st;
+	uint64_t failures;
+	int i;
 
 	alarm(240);
 	srandom(getpid());
@@ -137,12 +182,27 @@ int main(void)
 	append(10, 16);
 	wait_drained("after restart");
 	wait_replica();
-	ship_stop();
 	ship_get_stats(&st);
 	printf("ok server killed and restarted: 40 segments acknowledged "
 	       "(%lu acks, %lu duplicates, %lu failed attempts), replica equal\n",
 	       (unsigned long)st.segments, (unsigned long)st.duplicates,
 	       (unsigned long)st.failures);
+
+	/* a big re-read segment, then a small write the second worker
+	 * would have delivered first */
+	failures = st.failures;
+	for (i = 0; i < 6; i++) {
+		append_reread(200);
+		append(1, 1);
+	}
+	wait_drained("re-read segments");
+	wait_replica();
+	ship_stop();
+	ship_get_stats(&st);
+	CHECK(st.failures == failures, "%lu uploads failed",
+	      (unsigned long)(st.failures - failures));
+	printf("ok 6 segments of re-read blocks alone, each followed by a "
+	       "write: delivered in order, none refused, replica equal\n");
 	spool_close(sp);
 	printf("integ-ps-ship: all passed\n");
 	return 0;

@@ -197,6 +197,21 @@ static void wait_predecessor(struct ps_machine *m, uint64_t start)
 		;
 }
 
+/* Is a segment with this id in segments/?  false when it cannot tell. */
+static bool stored_uuid(struct ps_machine *m, const uint8_t uuid[16])
+{
+	struct ps_seg *segs;
+	bool found = false;
+	size_t n, i;
+
+	if (ps_seg_list(m, &segs, &n))
+		return false;
+	for (i = 0; i < n && !found; i++)
+		found = !memcmp(segs[i].uuid, uuid, 16);
+	free(segs);
+	return found;
+}
+
 /*
  * Decide and, for a new segment, make it durable.  Under m->lock.
  * Already stored: its range is covered by the stored stream (or it is the
@@ -216,6 +231,21 @@ static int commit(struct upload *u, const struct hrl_seg_end *end)
 	wait_predecessor(m, seg.start);
 	seg.n = m->have_stored ? m->stored_n + 1 : 1;
 	memcpy(seg.uuid, u->info->segment_id, 16);
+	/*
+	 * Records without a seq range of their own (re-read data, a tag) are
+	 * told from a resend only by the segment id: behind the stream and
+	 * unknown here, the agent sent them out of order.  Refused, not
+	 * acknowledged, so that nothing is dropped in silence.
+	 */
+	if (m->have_stored && seg.start == seg.end && seg.end < m->stored_end &&
+	    end->records && !stored_uuid(m, seg.uuid)) {
+		ps_conn_error(u->c, 409, "machine %s: segment of %" PRIu64
+			      " records at seq %" PRIu64 " without a range of "
+			      "its own arrived after the stored stream moved "
+			      "on to %" PRIu64 "; out of order, not stored",
+			      m->id, end->records, seg.start, m->stored_end);
+		return -1;
+	}
 	if (m->have_stored && (seg.end < m->stored_end ||
 	    (seg.end == m->stored_end && (seg.start < seg.end ||
 	     !memcmp(seg.uuid, m->stored_uuid, 16)))))
