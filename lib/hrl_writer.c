@@ -8,6 +8,7 @@
  * HRL_BLOCK boundary); otherwise -ENOSPC leaves the writer unchanged.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <ferry/crc32c.h>
 #include "hrl_wire.h"
@@ -81,15 +82,17 @@ static int writer_reserve(struct hrl_writer *w, struct hrl_rec *r,
 {
 	struct hrl_seg_info info;
 	uint64_t next = w->next_seq, last = w->last_seq;
-	char why[128];
 
-	if (w->finished)
+	w->error[0] = '\0';
+	if (w->finished) {
+		snprintf(w->error, sizeof(w->error), "segment already finished");
 		return -EINVAL;
+	}
 	w->resv = 0;
 	*r = *rec;
 	r->payload_len = payload_len;
 	writer_info(w, &info);
-	if (hrl_rec_check(&info, r, &next, &last, why, sizeof(why)))
+	if (hrl_rec_check(&info, r, &next, &last, w->error, sizeof(w->error)))
 		return -EINVAL;
 	if (!fits(w, payload_len))
 		return -ENOSPC;
@@ -158,6 +161,8 @@ int hrl_writer_addv(struct hrl_writer *w, const struct hrl_rec *rec,
 	}
 	if (done != len) {
 		w->resv = 0;
+		snprintf(w->error, sizeof(w->error), "payload of %zu bytes "
+			 "given for a record of %u", done, len);
 		return -EINVAL;
 	}
 	r.data_crc = crc;

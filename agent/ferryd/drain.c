@@ -266,7 +266,8 @@ static int seg_add(struct drain *d, const struct ferry_rec *fr,
 		return r;
 	if (r) {
 		snprintf(why, len, "ring record seq %llu: refused by the segment writer: %s",
-			 (unsigned long long)fr->seq, strerror(-r));
+			 (unsigned long long)fr->seq,
+			 d->w.error[0] ? d->w.error : strerror(-r));
 		return r;
 	}
 	if (hr.payload_len)
@@ -329,7 +330,8 @@ static int chunk_add(struct drain *d, struct resync_chunk *c, char *why,
 		if (r) {
 			snprintf(why, len, "resync chunk of disk %u at %llu (%u bytes, seq %llu): refused by the segment writer: %s",
 				 c->kid, (unsigned long long)hr.offset, hr.len,
-				 (unsigned long long)c->seq, strerror(-r));
+				 (unsigned long long)c->seq,
+				 d->w.error[0] ? d->w.error : strerror(-r));
 			return r;
 		}
 		pthread_mutex_lock(&d->lock);

@@ -212,10 +212,13 @@ static void test_writer_rules(void **state)
 	assert_int_equal(hrl_writer_add(&w, &bad, data), -EINVAL);
 	bad = r, bad.kind = HRL_KIND_MAX + 1;
 	assert_int_equal(hrl_writer_add(&w, &bad, data), -EINVAL);
+	assert_non_null(strstr(w.error, "unknown record kind"));
 	bad = r, bad.disk_id = 99;
 	assert_int_equal(hrl_writer_add(&w, &bad, data), -EINVAL);
+	assert_non_null(strstr(w.error, "99"));
 	bad = r, bad.seq = 49;
 	assert_int_equal(hrl_writer_add(&w, &bad, data), -EINVAL);
+	assert_non_null(strstr(w.error, "seq 49 is before"));
 	bad = r, bad.len = 0;
 	assert_int_equal(hrl_writer_add(&w, &bad, data), -EINVAL);
 	bad = r, bad.flags = 0x100;

@@ -188,6 +188,7 @@ struct hrl_writer {
 	uint32_t nr_disks;
 	uint32_t disk_ids[HRL_MAX_DISKS];
 	bool finished;
+	char error[128];	/* why the last add or reserve was -EINVAL */
 };
 
 /*
@@ -205,7 +206,8 @@ int hrl_writer_init(struct hrl_writer *w, void *buf, size_t cap,
  * -ENOSPC when the record does not fit (close this segment with
  * hrl_writer_finish() and add it to the next one; the writer is unchanged);
  * -EINVAL when the record breaks the rules of docs/hrl-format.md (unknown
- * kind or flag, disk not in the header, seq out of order, len 0, ...).
+ * kind or flag, disk not in the header, seq out of order, len 0, ...);
+ * w->error then says which.
  */
 int hrl_writer_add(struct hrl_writer *w, const struct hrl_rec *rec,
 		   const void *payload);
