@@ -81,22 +81,29 @@ static int on_record(struct replay *rp, const struct hrl_rec *rec,
 	return 0;
 }
 
+/*
+ * closed: this segment closed a resync window.  The replica is write-order
+ * consistent again at its end, so a point is made there at once, even for
+ * the empty segment an agent closes a window with (time: its header's).
+ */
 static int save_points(struct ps_server *srv, struct apply_ctx *ax,
-		       struct replay *rp, const struct ps_seg *seg)
+		       struct replay *rp, const struct ps_seg *seg, bool closed)
 {
 	struct ps_machine *m = ax->m;
 	struct ps_state *st = &m->st;
 	int i, ret;
 
 	if (!rp->inconsistent && !st->resync_open &&
-	    seg->end > st->last_point_seq && rp->last_time_ns &&
-	    rp->last_time_ns >= st->last_point_ns +
-	    srv->policy.point_interval_s * 1000000000ull && ax->npts < 64) {
+	    seg->end > st->last_point_seq && ax->npts < 64 &&
+	    ((closed && (rp->last_time_ns || rp->seg_created_ns)) ||
+	     (rp->last_time_ns && rp->last_time_ns >= st->last_point_ns +
+	      srv->policy.point_interval_s * 1000000000ull))) {
 		struct ps_point *p = &ax->pts[ax->npts++];
 
 		memset(p, 0, sizeof(*p));
 		p->seq = seg->end;
-		p->time_ns = rp->last_time_ns;
+		p->time_ns = rp->last_time_ns ? rp->last_time_ns :
+			     rp->seg_created_ns;
 		p->kind = PS_POINT_CRASH;
 	}
 	for (i = 0; i < ax->npts; i++) {
@@ -111,8 +118,11 @@ static int save_points(struct ps_server *srv, struct apply_ctx *ax,
 	return 0;
 }
 
-/* The window follows the flag of the segment just applied.  Under m->lock. */
-static void window_update(struct ps_machine *m, const struct ps_seg *seg,
+/*
+ * The window follows the flag of the segment just applied; true when this
+ * segment closed it.  Under m->lock.
+ */
+static bool window_update(struct ps_machine *m, const struct ps_seg *seg,
 			  bool flagged)
 {
 	struct ps_state *st = &m->st;
@@ -130,7 +140,9 @@ static void window_update(struct ps_machine *m, const struct ps_seg *seg,
 		ps_log("machine %s: resync window closed at seq %" PRIu64
 		       " (open since seq %" PRIu64 "; %s)", m->id, seg->start,
 		       st->resync_open_seq, seg->name);
+		return true;
 	}
+	return false;
 }
 
 /*
@@ -165,6 +177,7 @@ static int apply_one(struct ps_server *srv, struct ps_machine *m,
 {
 	struct apply_ctx ax = { .m = m, .seg = seg };
 	char err[512];
+	bool closed;
 	int ret;
 
 	rp->on_record = on_record;
@@ -172,6 +185,7 @@ static int apply_one(struct ps_server *srv, struct ps_machine *m,
 	rp->inconsistent = false;
 	rp->last_time_ns = 0;
 	rp->seg_flags = 0;
+	rp->seg_created_ns = 0;
 	rp->a.resync_bytes = rp->a.resync_data_bytes = 0;
 	rp->a.resync_zero_bytes = rp->a.resync_diff_bytes = 0;
 	rp->a.dirtied = 0;
@@ -187,10 +201,10 @@ static int apply_one(struct ps_server *srv, struct ps_machine *m,
 		return ret;
 	}
 	pthread_mutex_lock(&m->lock);
-	window_update(m, seg, rp->seg_flags & HRL_SEG_RESYNC);
+	closed = window_update(m, seg, rp->seg_flags & HRL_SEG_RESYNC);
 	count_resync(m, seg, &rp->a);
 	pthread_mutex_unlock(&m->lock);
-	ret = save_points(srv, &ax, rp, seg);
+	ret = save_points(srv, &ax, rp, seg, closed);
 	pthread_mutex_lock(&m->lock);
 	m->st.applied_pos = rp->a.pos;
 	m->st.have_applied = true;

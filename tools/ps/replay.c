@@ -102,6 +102,7 @@ static void first_info(struct replay *rp, const struct hrl_seg_info *info)
 {
 	rp->info = info;
 	rp->seg_flags = info->flags;
+	rp->seg_created_ns = info->created_ns;
 	if (!rp->a.have_pos) {
 		rp->a.pos = info->start_seq;
 		rp->a.have_pos = true;

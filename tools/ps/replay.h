@@ -19,6 +19,7 @@ struct replay {
 	bool stopped;			/* reached stop */
 	bool inconsistent;		/* saw metadata-only or resync data */
 	uint32_t seg_flags;
+	uint64_t seg_created_ns;	/* the segment header's created_ns */
 	uint64_t last_time_ns;
 	/* optional: called for every record before it is applied */
 	int (*on_record)(struct replay *rp, const struct hrl_rec *rec,
