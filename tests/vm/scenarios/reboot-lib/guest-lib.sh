@@ -10,7 +10,8 @@
 #   rb_ferryd / rb_stop   start ferryd; SIGTERM it and wait (park + drain)
 #   rb_wait_caught_up S   nothing to re-read, compare or ship, twice
 #   rb_quiesce            sync, caught up, then disk 1 copied and disk 2
-#                         hashed into the share with the stream's end_seq
+#                         hashed into the share with the stream's end_seq,
+#                         again until nothing was captured during the copy
 #   rb_save               ferryd's log and status into the share
 
 RB_MNT=/var/lib/ferry
@@ -192,15 +193,27 @@ rb_initial_done()
 
 rb_quiesce()
 {
-	local j
+	local s1 s2
 
-	sync
-	rb_wait_caught_up 900
-	j=$(ferryctl status --json)
-	json_num end_seq <<<"$j" >"$RB_OUT/end-seq"
-	dd if="$FERRY_DISK1" of="$RB_OUT/disk1.img" bs=1M iflag=direct 2>/dev/null
-	sha256sum <"$FERRY_DISK2" | cut -d' ' -f1 >"$RB_OUT/disk2.sha256"
-	rb_log "quiesced: all shipped up to seq $(<"$RB_OUT/end-seq"); disk 1 copied, disk 2 hashed"
+	for _ in 1 2 3 4 5 6; do
+		sync
+		rb_wait_caught_up 900
+		s1=$(ferryctl status --json | json_num end_seq)
+		dd if="$FERRY_DISK1" of="$RB_OUT/disk1.img" bs=1M iflag=direct 2>/dev/null
+		sha256sum <"$FERRY_DISK2" | cut -d' ' -f1 >"$RB_OUT/disk2.sha256"
+		# the copy is the state at s1 only if nothing was captured
+		# meanwhile (ext4 commits the spool's metadata now and then)
+		rb_wait_caught_up 900
+		s2=$(ferryctl status --json | json_num end_seq)
+		if [[ $s1 == "$s2" ]]; then
+			echo "$s1" >"$RB_OUT/end-seq"
+			rb_log "quiesced: all shipped up to seq $s1; disk 1 copied, disk 2 hashed"
+			return 0
+		fi
+		rb_log "quiesce: writes captured during the copy (seq $s1 to $s2); again"
+	done
+	rb_log "quiesce: disk 1 never stood still for a copy"
+	return 1
 }
 
 rb_save()

@@ -54,29 +54,71 @@ rb_mask()
 	done <"$2"
 }
 
-# rb_check_replicas DIR: the replicas against DIR/disk1.img (spool masked)
-# and DIR/disk2.sha256, once the server applied DIR/end-seq.
+# rb_diff_blocks A B: the first 4 KiB blocks in which A and B differ, with
+# how many bytes of each, then how many blocks in all.
+rb_diff_blocks()
+{
+	cmp -l "$1" "$2" 2>/dev/null |
+		awk '{ n[int(($1 - 1) / 4096)]++ }
+		     END { for (b in n) printf "%d %d\n", b, n[b] }' |
+		sort -n | awk '{ if (NR <= 32) printf "    block %d (%d bytes)\n", $1, $2 }
+			       END { printf "    %d blocks differ\n", NR }'
+}
+
+# rb_point_at SEQ: the id of ferry-ps's point at SEQ (crash or tag).
+rb_point_at()
+{
+	"$B/bin/ferry-ps" points --data "$WORK/$PS_DATA" --json "$(basename "$MDIR")" |
+		grep -o "\"id\":[0-9]*,\"seq\":$1," | head -n 1 |
+		sed 's/"id":\([0-9]*\),.*/\1/'
+}
+
+# rb_export NAME POINT OUT: the server's image of disk NAME at POINT.
+rb_export()
+{
+	"$B/bin/ferry-ps" export --data "$WORK/$PS_DATA" "$(basename "$MDIR")" \
+		"$1" --point "$2" --out "$3"
+}
+
+# rb_check_replicas DIR: the replicas, exported at the point at DIR/end-seq
+# (later writes, the shutdown's included, may be applied by now), against
+# DIR/disk1.img (spool masked) and DIR/disk2.sha256.
 rb_check_replicas()
 {
-	local dir=$1 n1 n2 a b
+	local dir=$1 n1 n2 a b end pt
 
-	rb_wait_applied "$(<"$dir/end-seq")" || return 1
+	end=$(<"$dir/end-seq")
+	rb_wait_applied "$end" || return 1
 	n1=$(ps_disk_name "$DISK1") || { echo "$NAME: no replica of disk 1"; return 1; }
 	n2=$(ps_disk_name "$DISK2") || { echo "$NAME: no replica of disk 2"; return 1; }
 	[[ -s $dir/extents ]] || { echo "$NAME: guest left no spool extents"; return 1; }
+	pt=$(rb_point_at "$end")
+	[[ -n $pt ]] || {
+		echo "$NAME: ferry-ps has no recovery point at seq $end; its points:"
+		"$B/bin/ferry-ps" points --data "$WORK/$PS_DATA" "$(basename "$MDIR")" | tail -n 8
+		return 1
+	}
+	rb_export "$n1" "$pt" "$WORK/rep1.img" >/dev/null &&
+		rb_export "$n2" "$pt" "$WORK/rep2.img" >/dev/null ||
+		{ echo "$NAME: export at point $pt failed"; return 1; }
 	cp --sparse=always "$dir/disk1.img" "$WORK/src1.img" &&
-		cp --sparse=always "$MDIR/disks/$n1/replica.img" "$WORK/rep1.img" &&
 		rb_mask "$WORK/src1.img" "$dir/extents" &&
 		rb_mask "$WORK/rep1.img" "$dir/extents" || return 1
 	a=$(sha256sum <"$WORK/src1.img" | cut -d' ' -f1)
 	b=$(sha256sum <"$WORK/rep1.img" | cut -d' ' -f1)
-	echo "$NAME: host: disk 1 (spool's $(wc -l <"$dir/extents") extents masked): source $a, replica $b"
-	[[ $a == "$b" ]] || { echo "$NAME: disk 1 replica differs from source"; return 1; }
+	echo "$NAME: host: point $pt at seq $end exported; disk 1 (spool's" \
+	     "$(wc -l <"$dir/extents") extents masked): source $a, replica $b"
+	[[ $a == "$b" ]] || {
+		echo "$NAME: disk 1 replica differs from source in 4 KiB blocks:"
+		rb_diff_blocks "$WORK/src1.img" "$WORK/rep1.img"
+		return 1
+	}
 	a=$(<"$dir/disk2.sha256")
-	b=$(sha256sum <"$MDIR/disks/$n2/replica.img" | cut -d' ' -f1)
+	b=$(sha256sum <"$WORK/rep2.img" | cut -d' ' -f1)
 	echo "$NAME: host: disk 2: source $a, replica $b"
 	[[ $a == "$b" ]] || { echo "$NAME: disk 2 replica differs from source"; return 1; }
 	a=$(sha256sum <"$DISK2" | cut -d' ' -f1)
+	b=$(sha256sum <"$MDIR/disks/$n2/replica.img" | cut -d' ' -f1)
 	[[ $a == "$b" ]] || { echo "$NAME: disk 2 changed after the quiesce point"; return 1; }
 }
 
