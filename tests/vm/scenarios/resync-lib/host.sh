@@ -55,8 +55,10 @@ rs_compare()
 }
 
 # The server's segments with HRL_SEG_RESYNC form the window(s); a recovery
-# point at seq P holds the records below P, so P inside (start, end] of a
-# flagged segment would be a state mixing re-read data with write order.
+# point at seq P holds the records below P, so P inside (start, end) of a
+# window would be a state mixing re-read data with write order.  At the
+# window's end the last re-read is in, and the unflagged segment that
+# closes it makes a point there (ferry-ps, docs/server.md).
 rs_window_check()
 {
 	local segs flagged bad
@@ -80,9 +82,11 @@ rs_window_check()
 		name="$NAME" "$segs" | sort
 	"$B/bin/ferry-ps" points --data "$WORK/$PS_DATA" "$M" >"$WORK/points"
 	echo "$NAME: host: $(($(wc -l <"$WORK/points") - 1)) recovery points offered"
-	bad=$(awk 'NR == FNR { s[NR] = $1; e[NR] = $2; n = NR; next }
+	bad=$(awk 'NR == FNR { if (n && $1 == e[n]) e[n] = $2
+			       else { n++; s[n] = $1; e[n] = $2 }
+			       next }
 		   FNR > 1 { for (i = 1; i <= n; i++)
-			if ($2 > s[i] && $2 <= e[i]) { print $0; break } }' \
+			if ($2 > s[i] && $2 < e[i]) { print $0; break } }' \
 		<(echo "$flagged") "$WORK/points")
 	if [[ -n $bad ]]; then
 		echo "$NAME: recovery points inside the resync window:"
