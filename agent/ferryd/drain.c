@@ -39,7 +39,8 @@
  * or being read and tick() holds nothing (disk modes, dirty bits, flags).
  * An open unflagged segment is sealed before the first such record goes
  * in; when the window closes with nothing to write, an empty unflagged
- * segment tells the server so.
+ * segment tells the server so.  A stop with nothing left in the window
+ * closes it the same way: the next run may have nothing to re-read.
  */
 #include <errno.h>
 #include <poll.h>
@@ -894,5 +895,15 @@ int drain_run(struct drain *d, char *why, size_t len)
 	}
 	if (!r)
 		r = land_flight(d, true, why, len);
+	/* a window with nothing left in it closes now: the next run may have
+	 * nothing to re-read, and no segment of its own to close it with */
+	if (!r && d->last_flagged && !d->open && !d->finished &&
+	    !window_needed(d)) {
+		r = close_window(d, why, len);
+		if (!r)
+			r = land_flight(d, true, why, len);
+		else if (r == -ENOSPC)
+			r = 0;	/* stays open until the next run's first segment */
+	}
 	return r;
 }
