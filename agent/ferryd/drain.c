@@ -32,7 +32,9 @@
  * Chunks are added in the order their reads started (their S never goes
  * down).  Reads share the io_uring with the segment writes; they start
  * only while the ring and the spool are less than half full, so that
- * re-reading never crowds out the ring.
+ * re-reading never crowds out the ring, and again as soon as added chunks
+ * free their slots: the loop never sleeps with slots idle and a disk left
+ * to read (chunks of zeros fill no segment, so no seal would wake it).
  *
  * The resync window: from the segment holding the first metadata-only
  * record or chunk, segments carry HRL_SEG_RESYNC, until nothing is queued
@@ -823,6 +825,8 @@ static int step(struct drain *d, char *why, size_t len)
 		return r;
 	if (r == 1)
 		return seal(d, why, len);
+	/* the slots of the chunks just added read on while this sleeps */
+	chunks_issue(d);
 	if (!d->open) {
 		/* idle: nothing may wait in flight while we sleep */
 		r = land_flight(d, true, why, len);

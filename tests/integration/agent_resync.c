@@ -19,6 +19,9 @@
  * the record has its seq, as a device completes a write before ferry.ko
  * records it: the ring's seq order is the files' write order.
  *
+ * A last case copies an idle disk of zeros with a seal timer that never
+ * fires: the copy must not wait for it (run_idle_zero_copy()).
+ *
  * usage: integ-agent-resync [cases [seed]]   (default 12, time-seeded; each
  * case takes about a second, mostly fdatasync of its segments)
  */
@@ -282,7 +285,7 @@ static void *ship_main(void *arg)
 }
 
 static int drainer_start(struct drainer *dr, struct tcase *c, uint32_t block,
-			 unsigned int qd)
+			 unsigned int qd, uint64_t seal_ms)
 {
 	struct spool_conf sc = { .size = SPOOL_SIZE, .seg_size = SEG_SIZE,
 				 .ack_mode = SPOOL_ACK_SERVER };
@@ -316,7 +319,7 @@ static int drainer_start(struct drainer *dr, struct tcase *c, uint32_t block,
 				    .disks = src_disks };
 	dr->d.stop = &dr->stop;
 	dr->d.rsync = dr->rsync;
-	r = drain_init(&dr->d, &dr->rs, dr->sp, 20, 1, dr->why,
+	r = drain_init(&dr->d, &dr->rs, dr->sp, seal_ms, 1, dr->why,
 		       sizeof(dr->why));
 	if (!r)
 		r = -pthread_create(&dr->th, NULL, drain_main, dr);
@@ -328,6 +331,9 @@ static int drainer_start(struct drainer *dr, struct tcase *c, uint32_t block,
 static int drainer_stop(struct drainer *dr)
 {
 	dr->stop = 1;
+	/* wake a drain that sleeps until a distant seal (as a signal does) */
+	if (write(cur->evfd, &(uint64_t){ 1 }, 8) < 0)
+		die("eventfd");
 	pthread_join(dr->th, NULL);
 	dr->ship_stop = true;
 	pthread_join(dr->ship_th, NULL);
@@ -534,7 +540,7 @@ static int run_case(unsigned int n, unsigned int seed, bool restart)
 			die("image");
 	}
 
-	r = drainer_start(&dr, &c, block, 1 + rand_r(&seed) % 8);
+	r = drainer_start(&dr, &c, block, 1 + rand_r(&seed) % 8, 20);
 	if (r) {
 		fprintf(stderr, "case %u: start: %s\n", n, dr.why);
 		return 1;
@@ -547,7 +553,7 @@ static int run_case(unsigned int n, unsigned int seed, bool restart)
 		usleep(rand_r(&seed) % 20000);
 		r = drainer_stop(&dr);
 		if (!r)
-			r = drainer_start(&dr, &c, block, 4);
+			r = drainer_start(&dr, &c, block, 4, 20);
 		if (r) {
 			fprintf(stderr, "case %u: restart: %s\n", n, dr.why);
 			return 1;
@@ -588,6 +594,83 @@ static int run_case(unsigned int n, unsigned int seed, bool restart)
 	return r;
 }
 
+/*
+ * An idle disk of zeros with a seal timer that never fires in the test:
+ * its chunks are tiny HRL_RESYNC_ZERO records that never fill a segment,
+ * so only the reads keep the copy going.  Every chunk must reach the open
+ * segment without a seal (the drain re-issues reads into the slots the
+ * added chunks freed before it sleeps); the stop seals it and, nothing
+ * being left to re-read, closes the resync window.  The deadline
+ * only catches a copy that waits for the timer (64 chunks of 64 KiB, two
+ * reads at a time: 32 seal periods of 10 minutes).
+ */
+static int run_idle_zero_copy(void)
+{
+	struct resync_disk_stat st = { 0 };
+	struct tcase c = { 0 };
+	struct drainer dr;
+	unsigned int i;
+	char cmd[160];
+	int r;
+
+	c.ndisks = 1;
+	c.ring_size = 64u << 10;
+	pthread_mutex_init(&c.stat_lock, NULL);
+	snprintf(base, sizeof(base), "/var/tmp/integ-agent-resync.XXXXXX");
+	if (!mkdtemp(base))
+		die("mkdtemp");
+	snprintf(c.disks[0].path, sizeof(c.disks[0].path), "%s/zero.img",
+		 base);
+	c.disks[0].size = 4u << 20;
+	c.disks[0].fd = open(c.disks[0].path, O_RDWR | O_CREAT | O_TRUNC |
+			     O_CLOEXEC, 0600);
+	if (c.disks[0].fd < 0 || ftruncate(c.disks[0].fd, c.disks[0].size))
+		die(c.disks[0].path);
+	if (posix_memalign(&c.mem, 4096, HDR + c.ring_size))
+		die("ring");
+	memset(c.mem, 0, HDR + c.ring_size);
+	ferry_ring_init(&c.ring, c.mem, HDR, c.ring_size);
+	c.evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	cur = &c;
+	memset(&cs, 0, sizeof(cs));
+	cs.a.image_fd = image_fd;
+	img_fd[0] = memfd_create("image", MFD_CLOEXEC);
+	if (img_fd[0] < 0 || ftruncate(img_fd[0], c.disks[0].size))
+		die("image");
+	r = drainer_start(&dr, &c, 64u << 10, 2, 600000);
+	if (r) {
+		fprintf(stderr, "idle zero copy: start: %s\n", dr.why);
+		return 1;
+	}
+	for (i = 0; i < 20000; i++) {
+		resync_get_stat(dr.rsync, 1, &st);
+		if (st.pass_done >= c.disks[0].size)
+			break;
+		usleep(1000);
+	}
+	if (st.pass_done < c.disks[0].size) {
+		fprintf(stderr, "idle zero copy: %" PRIu64 " of %" PRIu64 " bytes in the stream after 20 s: the copy waits for the seal timer\n",
+			st.pass_done, c.disks[0].size);
+		r = 1;
+	}
+	r |= drainer_stop(&dr);		/* seals, and closes the window */
+	r |= check(&c);
+	if (!r && !cs.zero_recs) {
+		fprintf(stderr, "idle zero copy: no zero records\n");
+		r = 1;
+	}
+	printf("idle zero copy: %" PRIu64 " segments, %" PRIu64 " zero records: %s\n",
+	       cs.segs, cs.zero_recs, r ? "FAIL" : "ok");
+	close(c.disks[0].fd);
+	close(c.evfd);
+	free(c.mem);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
+	if (!r && system(cmd)) {
+		/* leave it for a look */
+	}
+	return r;
+}
+
 int main(int argc, char **argv)
 {
 	unsigned int cases = argc > 1 ? atoi(argv[1]) : 12;
@@ -606,6 +689,10 @@ int main(int argc, char **argv)
 		failed += run_case(i, seed + i, i % 5 == 4);
 		if (failed)
 			break;
+	}
+	if (!failed) {
+		unsetenv("FERRYD_IO");
+		failed += run_idle_zero_copy();
 	}
 	printf("integ-agent-resync: %s\n", failed ? "FAIL" : "ok");
 	return failed ? 1 : 0;
