@@ -13,7 +13,8 @@
  * records a second time, which the hrl sequence numbers make harmless.
  *
  * A segment is sealed when it is full, when its oldest record has waited
- * seal_ms, when the ring is half full, or at shutdown.  While a segment is
+ * seal_ms, when the ring is half full, when it holds the last chunk of an
+ * initial copy, or at shutdown.  While a segment is
  * open the ring is re-checked every poll_ms; with nothing open the loop
  * sleeps in POLL_ADD on the ring's fd.  A full spool stops draining: the
  * ring fills and the kernel degrades (drops, resync flag); the loop waits
@@ -849,7 +850,7 @@ static int step(struct drain *d, char *why, size_t len)
 		return 0;
 	}
 	now = mono_ns();
-	if (ring_half_full(d))
+	if (ring_half_full(d) || (d->rsync && resync_seal_wanted(d->rsync)))
 		return seal(d, why, len);
 	if (now - d->opened_mono >= d->seal_ns) {
 		if (!spool_half_full(d->sp))

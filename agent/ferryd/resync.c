@@ -93,6 +93,7 @@ struct resync {
 	unsigned int reading;
 	struct rs_mark *marks;
 	size_t nmarks, capmarks;
+	bool seal_wanted;	/* an initial copy's last chunk was added */
 };
 
 static const char *const reason_names[RESYNC_NR_REASONS] = {
@@ -953,6 +954,8 @@ void resync_added(struct resync *rs, struct resync_chunk *c, uint64_t seg)
 		} else if (c->res < 0) {
 			read_failed(d, c);
 		} else if (!push_mark(rs, &m)) {
+			if (c->initial && c->offset + c->len >= d->size)
+				rs->seal_wanted = true;
 			d->unsealed++;
 			d->st.pass_done += c->len;
 			d->st.bytes[c->why] += c->len;
@@ -967,6 +970,17 @@ void resync_added(struct resync *rs, struct resync_chunk *c, uint64_t seg)
 		}
 	}
 	pthread_mutex_unlock(&rs->lock);
+}
+
+bool resync_seal_wanted(struct resync *rs)
+{
+	bool want;
+
+	pthread_mutex_lock(&rs->lock);
+	want = rs->seal_wanted;
+	rs->seal_wanted = false;
+	pthread_mutex_unlock(&rs->lock);
+	return want;
 }
 
 static void sealed_initial(struct resync *rs, struct rs_disk *d,

@@ -189,6 +189,12 @@ unsigned int resync_reading(struct resync *rs);
 struct resync_chunk *resync_oldest(struct resync *rs);
 /* Every piece of the oldest chunk is in segment number seg. */
 void resync_added(struct resync *rs, struct resync_chunk *c, uint64_t seg);
+/*
+ * True once after the last chunk of a disk's initial copy was added: the
+ * drain seals that segment now instead of at seal_ms, so that the copy is
+ * recorded done (and the window can close) without waiting for the timer.
+ */
+bool resync_seal_wanted(struct resync *rs);
 /* Segments up to number seg are sealed in the spool. */
 void resync_sealed(struct resync *rs, uint64_t seg);
 /* Anything queued, being read, or read and not yet added. */

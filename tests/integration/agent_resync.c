@@ -599,8 +599,9 @@ static int run_case(unsigned int n, unsigned int seed, bool restart)
  * its chunks are tiny HRL_RESYNC_ZERO records that never fill a segment,
  * so only the reads keep the copy going.  Every chunk must reach the open
  * segment without a seal (the drain re-issues reads into the slots the
- * added chunks freed before it sleeps); the stop seals it and, nothing
- * being left to re-read, closes the resync window.  The deadline
+ * added chunks freed before it sleeps), and the segment with the last one
+ * is sealed at once, so that the copy is recorded done; the window
+ * closes then or at the stop.  The deadline
  * only catches a copy that waits for the timer (64 chunks of 64 KiB, two
  * reads at a time: 32 seal periods of 10 minutes).
  */
@@ -642,14 +643,11 @@ static int run_idle_zero_copy(void)
 		fprintf(stderr, "idle zero copy: start: %s\n", dr.why);
 		return 1;
 	}
-	for (i = 0; i < 20000; i++) {
-		resync_get_stat(dr.rsync, 1, &st);
-		if (st.pass_done >= c.disks[0].size)
-			break;
+	for (i = 0; i < 20000 && !resync_initial_done(dr.rsync, 1); i++)
 		usleep(1000);
-	}
-	if (st.pass_done < c.disks[0].size) {
-		fprintf(stderr, "idle zero copy: %" PRIu64 " of %" PRIu64 " bytes in the stream after 20 s: the copy waits for the seal timer\n",
+	if (!resync_initial_done(dr.rsync, 1)) {
+		resync_get_stat(dr.rsync, 1, &st);
+		fprintf(stderr, "idle zero copy: not done after 20 s, %" PRIu64 " of %" PRIu64 " bytes in the stream: the copy waits for the seal timer\n",
 			st.pass_done, c.disks[0].size);
 		r = 1;
 	}

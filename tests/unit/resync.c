@@ -78,6 +78,7 @@ static void test_merge_clip(void **state)
 	assert_int_equal(len, 8192);
 	assert_int_equal(take_one(rs, &off, &len), 0);
 	assert_true(resync_busy(rs) == false);
+	assert_false(resync_seal_wanted(rs));	/* no initial copy */
 	assert_false(resync_idle(rs, 3));	/* not sealed yet */
 	resync_sealed(rs, 1);
 	assert_true(resync_idle(rs, 3));
@@ -103,6 +104,9 @@ static void test_blocks_and_sweep(void **state)
 	}
 	assert_int_equal(seen, 40960 + DISK);
 	assert_int_equal(n, 3 + 4);
+	/* the sweep's last chunk is in: its segment is sealed at once */
+	assert_true(resync_seal_wanted(rs));
+	assert_false(resync_seal_wanted(rs));
 	resync_sealed(rs, 1);
 	assert_true(resync_initial_done(rs, 3));	/* every chunk sealed */
 	resync_destroy(rs);
