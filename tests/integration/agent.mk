@@ -23,3 +23,10 @@ bench-agent_SRCS := tests/bench/agent_bench.c tests/integration/shmring.c \
 	agent/ferryd/drain.c agent/ferryd/spool.c \
 	agent/ferryd/resync.c
 endif
+
+# make bench: tests/bench/initcopy.sh (the initial copy without a VM)
+ifneq ($(wildcard tests/integration/kshim.h),)
+BINS += bench-initcopy
+bench-initcopy_SRCS := tests/bench/initcopy_bench.c \
+	agent/ferryd/drain.c agent/ferryd/spool.c agent/ferryd/resync.c
+endif
