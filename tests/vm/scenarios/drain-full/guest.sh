@@ -37,13 +37,15 @@ cat /tmp/status.txt
 ((rc == 4)) || fail "ferryctl status exit $rc, expected 4 (attention)"
 grep -q "spool full: 4.0 MiB of 4.0 MiB unacknowledged; nothing ships it (ship = none)" \
 	/tmp/status.txt || fail "status does not say why draining stopped"
-grep -q "resync-needed" /tmp/status.txt || fail "disk not flagged for resync"
+grep -Eq "mode (metadata|bitmap): .*ring (and metadata room )?full" /tmp/status.txt ||
+	fail "disk not in metadata or bitmap mode with the ring full as the reason"
 rc=0
 ferryctl status --json >/tmp/status.json || rc=$?
 cat /tmp/status.json
 ((rc == 4)) || fail "ferryctl status --json exit $rc"
 grep -q '"full":true' /tmp/status.json || fail "json: spool not full"
-grep -q '"drops":[1-9]' /tmp/status.json || fail "json: no drops counted"
+grep -q '"to_metadata":[1-9]' /tmp/status.json || fail "json: no change to metadata mode"
+grep -q '"drops":0,' /tmp/status.json || fail "json: writes dropped"
 
 rc=0
 ferryctl attach serial:nope 2>/tmp/err || rc=$?
