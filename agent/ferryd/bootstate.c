@@ -849,6 +849,27 @@ static int write_state(enum bs_state state, const uint8_t machine_id[16],
 	return r;
 }
 
+int bootstate_prepare(struct ferryd *fd, char *why, size_t len)
+{
+	uint64_t n = fd->conf.nr_disks;
+	char path[300];
+	int r;
+
+	snprintf(path, sizeof(path), "%s/" SPOOL_BOOTSTATE,
+		 fd->conf.spool_dir);
+	if (!access(path, F_OK))
+		return 0;	/* bootstate_start() reads it first */
+	r = spool_bootstate_open(fd->sp, table_bytes(n) +
+				 n * align_up(BS_MAX_BITS / 8));
+	if (r < 0) {
+		snprintf(why, len, "boot-state file %s: %s", path,
+			 strerror(-r));
+		return r;
+	}
+	close(r);
+	return 0;
+}
+
 int bootstate_start(struct ferryd *fd, struct resync *rs, char *why,
 		    size_t len)
 {

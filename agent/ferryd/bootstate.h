@@ -35,6 +35,14 @@ int bootstate_shutdown_save(struct ferryd *fd);
 void bootstate_probe(struct ferryd *fd);
 
 /*
+ * After the spool is open, before any disk is attached: make a missing
+ * boot-state file, large enough for the configured disks' biggest
+ * bitmaps.  Its zero fill is then not captured; a file made once disks
+ * are attached is written before its extents can be excluded.
+ */
+int bootstate_prepare(struct ferryd *fd, char *why, size_t len);
+
+/*
  * After setup, before draining: act on the last shutdown (queue the saved
  * ranges on rs, or hash-compare), size the file, write RUNNING.  0 or
  * -errno with why.

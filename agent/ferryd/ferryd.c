@@ -173,6 +173,8 @@ static int setup(struct ferryd *fd, char *why)
 	int r;
 
 	r = open_spool(fd, why);
+	if (!r)
+		r = bootstate_prepare(fd, why, ERRLEN);
 	if (r)
 		return r;
 	r = dev_open(&fd->dv, fd->conf.device, fd->conf.ring_size, why,

@@ -1,7 +1,8 @@
 set -euo pipefail
 . "$FERRY_SHARE/drain-lib.sh"
 FIO_SIZE=24M
-SPOOL_SIZE=224M
+# the writes, re-drained records after each kill and the initial copy
+SPOOL_SIZE=352M
 drain_setup 64M
 fio_write 2 --loops=8 &
 FIO=$!
