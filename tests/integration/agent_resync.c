@@ -501,13 +501,50 @@ static void make_disk(struct tdisk *d, unsigned int i, uint64_t size,
 		pthread_mutex_init(&d->locks[o], NULL);
 }
 
+/* The ring, its eventfd, and the images the segments are applied to. */
+static void case_ring_and_images(struct tcase *c)
+{
+	unsigned int i;
+
+	if (posix_memalign(&c->mem, 4096, HDR + c->ring_size))
+		die("ring");
+	memset(c->mem, 0, HDR + c->ring_size);
+	ferry_ring_init(&c->ring, c->mem, HDR, c->ring_size);
+	c->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	cur = c;
+	memset(&cs, 0, sizeof(cs));
+	cs.a.image_fd = image_fd;
+	for (i = 0; i < c->ndisks; i++) {
+		img_fd[i] = memfd_create("image", MFD_CLOEXEC);
+		if (img_fd[i] < 0 || ftruncate(img_fd[i], c->disks[i].size))
+			die("image");
+	}
+}
+
+/* What a case made; its directory stays for a look when it failed. */
+static void case_cleanup(struct tcase *c, int failed)
+{
+	char cmd[160];
+	unsigned int i;
+
+	for (i = 0; i < c->ndisks; i++) {
+		close(c->disks[i].fd);
+		free(c->disks[i].locks);
+	}
+	close(c->evfd);
+	free(c->mem);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
+	if (!failed && system(cmd)) {
+		/* leave it */
+	}
+}
+
 static int run_case(unsigned int n, unsigned int seed, bool restart)
 {
 	static const uint32_t blocks[] = { 4096, 16384, 65536 };
 	struct tcase c = { 0 };
 	struct drainer dr;
 	pthread_t th[8];
-	char cmd[160];
 	unsigned int i;
 	uint32_t block;
 	int r;
@@ -526,19 +563,7 @@ static int run_case(unsigned int n, unsigned int seed, bool restart)
 	for (i = 0; i < c.ndisks; i++)
 		make_disk(&c.disks[i], i, (64 + rand_r(&seed) % 1984) * 512ull,
 			  &seed);
-	if (posix_memalign(&c.mem, 4096, HDR + c.ring_size))
-		die("ring");
-	memset(c.mem, 0, HDR + c.ring_size);
-	ferry_ring_init(&c.ring, c.mem, HDR, c.ring_size);
-	c.evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	cur = &c;
-	memset(&cs, 0, sizeof(cs));
-	cs.a.image_fd = image_fd;
-	for (i = 0; i < c.ndisks; i++) {
-		img_fd[i] = memfd_create("image", MFD_CLOEXEC);
-		if (img_fd[i] < 0 || ftruncate(img_fd[i], c.disks[i].size))
-			die("image");
-	}
+	case_ring_and_images(&c);
 
 	r = drainer_start(&dr, &c, block, 1 + rand_r(&seed) % 8, 20);
 	if (r) {
@@ -581,16 +606,7 @@ static int run_case(unsigned int n, unsigned int seed, bool restart)
 			n);
 		r = 1;
 	}
-	for (i = 0; i < c.ndisks; i++) {
-		close(c.disks[i].fd);
-		free(c.disks[i].locks);
-	}
-	close(c.evfd);
-	free(c.mem);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
-	if (!r && system(cmd)) {
-		/* leave it for a look */
-	}
+	case_cleanup(&c, r);
 	return r;
 }
 
@@ -611,7 +627,6 @@ static int run_idle_zero_copy(void)
 	struct tcase c = { 0 };
 	struct drainer dr;
 	unsigned int i;
-	char cmd[160];
 	int r;
 
 	c.ndisks = 1;
@@ -627,17 +642,7 @@ static int run_idle_zero_copy(void)
 			     O_CLOEXEC, 0600);
 	if (c.disks[0].fd < 0 || ftruncate(c.disks[0].fd, c.disks[0].size))
 		die(c.disks[0].path);
-	if (posix_memalign(&c.mem, 4096, HDR + c.ring_size))
-		die("ring");
-	memset(c.mem, 0, HDR + c.ring_size);
-	ferry_ring_init(&c.ring, c.mem, HDR, c.ring_size);
-	c.evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	cur = &c;
-	memset(&cs, 0, sizeof(cs));
-	cs.a.image_fd = image_fd;
-	img_fd[0] = memfd_create("image", MFD_CLOEXEC);
-	if (img_fd[0] < 0 || ftruncate(img_fd[0], c.disks[0].size))
-		die("image");
+	case_ring_and_images(&c);
 	r = drainer_start(&dr, &c, 64u << 10, 2, 600000);
 	if (r) {
 		fprintf(stderr, "idle zero copy: start: %s\n", dr.why);
@@ -659,13 +664,7 @@ static int run_idle_zero_copy(void)
 	}
 	printf("idle zero copy: %" PRIu64 " segments, %" PRIu64 " zero records: %s\n",
 	       cs.segs, cs.zero_recs, r ? "FAIL" : "ok");
-	close(c.disks[0].fd);
-	close(c.evfd);
-	free(c.mem);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", base);
-	if (!r && system(cmd)) {
-		/* leave it for a look */
-	}
+	case_cleanup(&c, r);
 	return r;
 }
 
