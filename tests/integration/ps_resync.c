@@ -106,53 +106,49 @@ static size_t build(uint64_t start, uint32_t flags, const struct rs_rec *recs,
 	return bytes;
 }
 
-static void upload(size_t len)
+/* Upload seg[0, len); ps_client_upload()'s result. */
+static int send_seg(size_t len, struct ps_ack *ack, char *err, size_t errlen)
 {
-	char path[600], err[PS_ERR_LEN];
-	struct ps_ack ack;
-	int fd;
+	char path[600];
+	int fd, r;
 
 	snprintf(path, sizeof(path), "%s/rs.hrl", t_scratch());
 	CHECK(t_write_file(path, seg, len) == 0, "write %s", path);
 	fd = open(path, O_RDONLY);
-	CHECK(ps_client_upload(rs_c, fd, len, &ack, err, sizeof(err)) == 0,
-	      "%s", err);
-	CHECK(!ack.duplicate, "segment taken for a duplicate");
+	r = ps_client_upload(rs_c, fd, len, ack, err, errlen);
 	close(fd);
+	return r;
+}
+
+static void upload(size_t len)
+{
+	char err[PS_ERR_LEN];
+	struct ps_ack ack;
+
+	CHECK(send_seg(len, &ack, err, sizeof(err)) == 0, "%s", err);
+	CHECK(!ack.duplicate, "segment taken for a duplicate");
 }
 
 /* Upload seg[0, len) expecting no acknowledgement; the server's reason. */
 static void upload_refused(size_t len, const char *want, char *err,
 			   size_t errlen)
 {
-	char path[600];
-	struct ps_ack ack;
-	int fd;
+	struct ps_ack ack = { 0 };
 
-	snprintf(path, sizeof(path), "%s/rs.hrl", t_scratch());
-	CHECK(t_write_file(path, seg, len) == 0, "write %s", path);
-	fd = open(path, O_RDONLY);
-	CHECK(ps_client_upload(rs_c, fd, len, &ack, err, errlen) != 0,
+	CHECK(send_seg(len, &ack, err, errlen) != 0,
 	      "segment acknowledged (duplicate %d), want refused: %s",
 	      ack.duplicate, want);
 	CHECK(strstr(err, want), "refused for another reason: %s", err);
-	close(fd);
 }
 
 /* Upload seg[0, len) expecting the server to know it already. */
 static void upload_duplicate(size_t len)
 {
-	char path[600], err[PS_ERR_LEN];
+	char err[PS_ERR_LEN];
 	struct ps_ack ack;
-	int fd;
 
-	snprintf(path, sizeof(path), "%s/rs.hrl", t_scratch());
-	CHECK(t_write_file(path, seg, len) == 0, "write %s", path);
-	fd = open(path, O_RDONLY);
-	CHECK(ps_client_upload(rs_c, fd, len, &ack, err, sizeof(err)) == 0,
-	      "%s", err);
+	CHECK(send_seg(len, &ack, err, sizeof(err)) == 0, "%s", err);
 	CHECK(ack.duplicate, "a resent segment was stored again");
-	close(fd);
 }
 
 static void state(struct ps_remote_state *st)
