@@ -142,6 +142,11 @@ static void report(int ret, const char *err)
  * the re-read data look like a duplicate of what the stream already holds,
  * and that data would be acknowledged here and never applied.
  */
+static bool rangeless(const struct spool_seg *seg)
+{
+	return seg->start_seq == seg->end_seq;
+}
+
 static int take_next(struct spool_seg *seg)
 {
 	int ret = -EAGAIN;
@@ -152,7 +157,7 @@ static int take_next(struct spool_seg *seg)
 		if (!ret) {
 			ship.taken = seg->id;
 			ship.busy++;
-			ship.busy_rangeless += seg->start_seq == seg->end_seq;
+			ship.busy_rangeless += rangeless(seg);
 		}
 	}
 	pthread_mutex_unlock(&ship.lock);
@@ -163,7 +168,7 @@ static void done_with(const struct spool_seg *seg)
 {
 	pthread_mutex_lock(&ship.lock);
 	ship.busy--;
-	ship.busy_rangeless -= seg->start_seq == seg->end_seq;
+	ship.busy_rangeless -= rangeless(seg);
 	pthread_mutex_unlock(&ship.lock);
 }
 

@@ -91,19 +91,19 @@ static int save_points(struct ps_server *srv, struct apply_ctx *ax,
 {
 	struct ps_machine *m = ax->m;
 	struct ps_state *st = &m->st;
+	uint64_t t = rp->last_time_ns ? rp->last_time_ns : rp->seg_created_ns;
+	bool due = closed || (rp->last_time_ns && rp->last_time_ns >=
+			      st->last_point_ns +
+			      srv->policy.point_interval_s * 1000000000ull);
 	int i, ret;
 
 	if (!rp->inconsistent && !st->resync_open &&
-	    seg->end > st->last_point_seq && ax->npts < 64 &&
-	    ((closed && (rp->last_time_ns || rp->seg_created_ns)) ||
-	     (rp->last_time_ns && rp->last_time_ns >= st->last_point_ns +
-	      srv->policy.point_interval_s * 1000000000ull))) {
+	    seg->end > st->last_point_seq && ax->npts < 64 && t && due) {
 		struct ps_point *p = &ax->pts[ax->npts++];
 
 		memset(p, 0, sizeof(*p));
 		p->seq = seg->end;
-		p->time_ns = rp->last_time_ns ? rp->last_time_ns :
-			     rp->seg_created_ns;
+		p->time_ns = t;
 		p->kind = PS_POINT_CRASH;
 	}
 	for (i = 0; i < ax->npts; i++) {
